@@ -1,0 +1,300 @@
+"""Parallel fills of a flat output buffer: ``fill_*(out, key, offset, params)``.
+
+Contract (DESIGN.md, "The random stream").  ``out`` is a 1-d C-contiguous
+float32 or float64 array; ``key = (k0, k1, stream)`` are three ``np.uint32``;
+``offset`` is the stream position of ``out[0]``; ``params`` is a plain tuple of
+floats of ``out``'s dtype (float64 for ``fill_truncated_normal``).  Element
+``i`` depends only on ``(key, offset + i)``, so a fill gives the same bits on
+any thread count or chunking, and a fill of a slice equals that slice of a
+larger fill.  Kernels allocate nothing, raise nothing and keep no state;
+validation happens in ``xinit_bench`` before any kernel runs.
+
+**Word layout.**  Philox block ``j`` (four words) yields the elements
+``j * E .. j * E + E - 1``, with ``E = 4`` for float32 (one word each; a normal
+pair uses two) and ``E = 2`` for float64 (two words each; a normal pair uses
+all four).
+
+=======================  =================================  ==========================
+entry point              params                             element
+=======================  =================================  ==========================
+``fill_uniform``         ``(low, width, high_below)``       ``min(low + width u, high_below)``, ``u`` in [0, 1)
+``fill_symmetric``       ``(bound, bound_below)``           ``clip(bound v, +-bound_below)``, ``v`` in (-1, 1)
+``fill_normal``          ``(mean, std)``                    ``mean + std z``, Box-Muller
+``fill_truncated_normal``  ``(p0, dp, mean, scale, lo, hi)``  ``clip(mean + scale Phi^-1(p0 + dp u), lo, hi)``
+``fill_bits``            ``()``                             the raw uint32 word (uint32 ``out``)
+``fill_constant``        ``value``                          the memory-bandwidth reference
+=======================  =================================  ==========================
+
+``fill_truncated_normal`` uses the branch-free central inverse CDF when
+``p0 + dp u`` stays inside it (``central`` kind, chosen by the caller), else
+the float64 inverse CDF with branches.
+
+Execution: outputs of fewer than ``SERIAL_BELOW[kind]`` elements run on the
+calling thread (a ``prange`` launch costs 2-12 us); larger ones are cut into
+``CHUNK``-element pieces run in ``prange``.  The inner loop writes through a
+0-based slice of whole Philox blocks, which LLVM vectorises (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange, types
+from numba.extending import overload
+
+from . import convert as cv
+from . import transforms as tf
+from ._jit import inline_ir, parallel
+from .philox import block_words
+
+UNIFORM = 0
+SYMMETRIC = 1
+NORMAL = 2
+TRUNCATED_CENTRAL = 3
+TRUNCATED = 4
+BITS = 5
+
+#: Elements per chunk of the parallel loop (a multiple of 4).
+CHUNK = 1 << 16
+#: Below this many elements a fill runs serially (DESIGN.md: 8-16 K for
+#: uniform, about 4 K for the transcendental transforms).
+SERIAL_BELOW = (16384, 16384, 4096, 4096, 2048, 16384)
+
+
+# --- the per-block transforms, one per (kind, dtype) --------------------------
+def _uniform_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return (
+        min(p[0] + p[1] * cv.unit_f32(w0), p[2]),
+        min(p[0] + p[1] * cv.unit_f32(w1), p[2]),
+        min(p[0] + p[1] * cv.unit_f32(w2), p[2]),
+        min(p[0] + p[1] * cv.unit_f32(w3), p[2]),
+    )
+
+
+def _uniform_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return (
+        min(p[0] + p[1] * cv.unit_f64(w0, w1), p[2]),
+        min(p[0] + p[1] * cv.unit_f64(w2, w3), p[2]),
+    )
+
+
+@inline_ir
+def _clip_sym(x, b):  # type: ignore[no-untyped-def]
+    return max(min(x, b), -b)
+
+
+def _symmetric_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return (
+        _clip_sym(p[0] * cv.signed_f32(w0), p[1]),
+        _clip_sym(p[0] * cv.signed_f32(w1), p[1]),
+        _clip_sym(p[0] * cv.signed_f32(w2), p[1]),
+        _clip_sym(p[0] * cv.signed_f32(w3), p[1]),
+    )
+
+
+def _symmetric_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return (
+        _clip_sym(p[0] * cv.signed_f64(w0, w1), p[1]),
+        _clip_sym(p[0] * cv.signed_f64(w2, w3), p[1]),
+    )
+
+
+def _normal_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    z0, z1 = tf.box_muller_f32(cv.unit_pos_f32(w0), cv.top24(w1))
+    z2, z3 = tf.box_muller_f32(cv.unit_pos_f32(w2), cv.top24(w3))
+    return p[0] + p[1] * z0, p[0] + p[1] * z1, p[0] + p[1] * z2, p[0] + p[1] * z3
+
+
+def _normal_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    z0, z1 = tf.box_muller_f64(cv.unit_pos_f64(w0, w1), cv.bits53(w2, w3))
+    return p[0] + p[1] * z0, p[0] + p[1] * z1
+
+
+@inline_ir
+def _clip(x, lo, hi):  # type: ignore[no-untyped-def]
+    return max(min(x, hi), lo)
+
+
+@inline_ir
+def _trunc_central_f32_one(w, p):  # type: ignore[no-untyped-def]
+    x = tf.ndtri_central_f32(p[0] + p[1] * cv.unit_open_f32(w))
+    return _clip(p[2] + p[3] * x, p[4], p[5])
+
+
+def _trunc_central_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return (
+        _trunc_central_f32_one(w0, p),
+        _trunc_central_f32_one(w1, p),
+        _trunc_central_f32_one(w2, p),
+        _trunc_central_f32_one(w3, p),
+    )
+
+
+@inline_ir
+def _trunc_central_f64_one(wa, wb, p):  # type: ignore[no-untyped-def]
+    x = tf.ndtri_central_f64(p[0] + p[1] * cv.unit_open_f64(wa, wb))
+    return _clip(p[2] + p[3] * x, p[4], p[5])
+
+
+def _trunc_central_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return _trunc_central_f64_one(w0, w1, p), _trunc_central_f64_one(w2, w3, p)
+
+
+@inline_ir
+def _trunc_f32_one(w, p):  # type: ignore[no-untyped-def]
+    # The general path computes in float64 (params are float64) and rounds once.
+    u = np.float64(cv.unit_open_f32(w))
+    x = tf.ndtri_f64(p[0] + p[1] * u)
+    return np.float32(_clip(p[2] + p[3] * x, p[4], p[5]))
+
+
+def _trunc_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return _trunc_f32_one(w0, p), _trunc_f32_one(w1, p), _trunc_f32_one(w2, p), _trunc_f32_one(w3, p)
+
+
+@inline_ir
+def _trunc_f64_one(wa, wb, p):  # type: ignore[no-untyped-def]
+    x = tf.ndtri_f64(p[0] + p[1] * cv.unit_open_f64(wa, wb))
+    return _clip(p[2] + p[3] * x, p[4], p[5])
+
+
+def _trunc_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return _trunc_f64_one(w0, w1, p), _trunc_f64_one(w2, w3, p)
+
+
+def _bits_u32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+    return w0, w1, w2, w3
+
+
+#: (kind, output dtype) -> block transform.  Extending xinit-bench with a
+#: distribution means adding a kind, two rows here and an entry point below.
+_BLOCK_TRANSFORMS = {
+    (UNIFORM, types.float32): _uniform_f32,
+    (UNIFORM, types.float64): _uniform_f64,
+    (SYMMETRIC, types.float32): _symmetric_f32,
+    (SYMMETRIC, types.float64): _symmetric_f64,
+    (NORMAL, types.float32): _normal_f32,
+    (NORMAL, types.float64): _normal_f64,
+    (TRUNCATED_CENTRAL, types.float32): _trunc_central_f32,
+    (TRUNCATED_CENTRAL, types.float64): _trunc_central_f64,
+    (TRUNCATED, types.float32): _trunc_f32,
+    (TRUNCATED, types.float64): _trunc_f64,
+    (BITS, types.uint32): _bits_u32,
+}
+
+
+def block_values(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+    """The ``E`` values that Philox block words ``w0..w3`` give (Numba only)."""
+    raise NotImplementedError("block_values is only callable from Numba code")
+
+
+@overload(block_values, inline="always", prefer_literal=True)
+def _block_values_impl(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+    if not isinstance(kind, types.IntegerLiteral):
+        return None
+    transform = inline_ir(_BLOCK_TRANSFORMS[(kind.literal_value, out.dtype)])
+
+    def impl(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+        return transform(w0, w1, w2, w3, params)
+
+    return impl
+
+
+# --- the skeleton ----------------------------------------------------------------
+@inline_ir
+def _store_block(body, j, vals):  # type: ignore[no-untyped-def]
+    e = len(vals)
+    for t in range(e):
+        body[e * j + t] = vals[t]
+
+
+@inline_ir
+def fill_range(kind, out, key, start, params):  # type: ignore[no-untyped-def]
+    """Serially fill ``out`` (0-based view) with stream positions ``start ...``."""
+    n = out.size
+    if n == 0:
+        return
+    e = 4 if out.itemsize == 4 else 2
+    block = start // e
+    head = (e - start % e) % e
+    if head > n:
+        head = n
+    if head > 0:
+        w0, w1, w2, w3 = block_words(block, key)
+        vals = block_values(kind, out, w0, w1, w2, w3, params)
+        r = start % e
+        for t in range(head):
+            out[t] = vals[r + t]
+        block += 1
+    nfull = (n - head) // e
+    body = out[head : head + nfull * e]
+    for j in range(nfull):
+        w0, w1, w2, w3 = block_words(block + j, key)
+        _store_block(body, j, block_values(kind, out, w0, w1, w2, w3, params))
+    done = head + nfull * e
+    if done < n:
+        w0, w1, w2, w3 = block_words(block + nfull, key)
+        vals = block_values(kind, out, w0, w1, w2, w3, params)
+        for t in range(n - done):
+            out[done + t] = vals[t]
+
+
+@inline_ir
+def _fill(kind, out, key, offset, params):  # type: ignore[no-untyped-def]
+    n = out.size
+    if n < SERIAL_BELOW[kind]:
+        fill_range(kind, out, key, offset, params)
+        return
+    nchunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(nchunks):
+        s = c * CHUNK
+        e = min(n, s + CHUNK)
+        fill_range(kind, out[s:e], key, offset + s, params)
+
+
+@parallel
+def fill_uniform(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """Uniform on ``[low, high)``: ``params = (low, high - low, nextafter(high, low))``."""
+    _fill(UNIFORM, out, key, offset, params)
+
+
+@parallel
+def fill_symmetric(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """Uniform on ``(-bound, bound)``, mean exactly 0: ``params = (bound, nextafter(bound, 0))``."""
+    _fill(SYMMETRIC, out, key, offset, params)
+
+
+@parallel
+def fill_normal(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """Normal: ``params = (mean, std)``."""
+    _fill(NORMAL, out, key, offset, params)
+
+
+@parallel
+def fill_truncated_normal_central(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
+    _fill(TRUNCATED_CENTRAL, out, key, offset, params)
+
+
+@parallel
+def fill_truncated_normal(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """Truncated normal by the float64 inverse CDF with tail branches."""
+    _fill(TRUNCATED, out, key, offset, params)
+
+
+@parallel
+def fill_bits(out, key, offset, params):  # type: ignore[no-untyped-def]
+    """The raw Philox words: ``out`` is uint32 and ``params`` is ``()``."""
+    _fill(BITS, out, key, offset, params)
+
+
+@parallel
+def fill_constant(out, value):  # type: ignore[no-untyped-def]
+    """Write ``value`` everywhere: the memory-bandwidth limit that fills are measured against."""
+    n = out.size
+    nchunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(nchunks):
+        s = c * CHUNK
+        e = min(n, s + CHUNK)
+        chunk = out[s:e]
+        for i in range(e - s):
+            chunk[i] = value
