@@ -1,0 +1,66 @@
+"""xinit-bench: fast, bit-reproducible weight initialisation on the CPU.
+
+Samplers (:func:`uniform`, :func:`normal`, :func:`truncated_normal`), the
+:func:`variance_scaling` core and its named schemes (Xavier/Glorot,
+He/Kaiming, LeCun), fans and gains, a stateful :class:`Generator` of
+independent Philox streams and :func:`random_bits` for the raw words.
+NumPy baselines live in :mod:`xinit_bench.reference`, the variance
+propagation study in :mod:`xinit_bench.propagation`.
+"""
+
+from __future__ import annotations
+
+from ._rng import Generator, random_bits
+from .fans import compute_fans
+from .gains import calculate_gain
+from .init import (
+    TRUNCATED_STD_2,
+    glorot_normal,
+    glorot_truncated_normal,
+    glorot_uniform,
+    he_normal,
+    he_truncated_normal,
+    he_uniform,
+    kaiming_normal,
+    kaiming_truncated_normal,
+    kaiming_uniform,
+    lecun_normal,
+    lecun_truncated_normal,
+    lecun_uniform,
+    normal,
+    truncated_normal,
+    uniform,
+    variance_scaling,
+    xavier_normal,
+    xavier_truncated_normal,
+    xavier_uniform,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Generator",
+    "TRUNCATED_STD_2",
+    "calculate_gain",
+    "compute_fans",
+    "glorot_normal",
+    "glorot_truncated_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_truncated_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_truncated_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_truncated_normal",
+    "lecun_uniform",
+    "normal",
+    "random_bits",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_truncated_normal",
+    "xavier_uniform",
+]
