@@ -1,4 +1,4 @@
-"""Generate the Chebyshev coefficients of ``kernels/_erfinv_coefficients.py``.
+"""Generate the Chebyshev coefficients of ``kernels/erfinv_coefficients.py``.
 
 Run ``python -m xinit_bench.kernels._fit_erfinv`` (needs mpmath) to regenerate.
 

@@ -3,7 +3,7 @@
 Numba 0.68's LLVM has no SVML, so ``math.log``/``math.sin`` in a loop are
 scalar libm calls (about 0.2 G normals/s).  These polynomial versions
 vectorise.  All coefficients are exact Taylor or series coefficients, or the
-Chebyshev fits of ``_erfinv_coefficients.py``; none is tuned by hand.
+Chebyshev fits of ``erfinv_coefficients.py``; none is tuned by hand.
 
 log
     Cody & Waite style: ``x = m * 2**e`` with ``m`` in ``[sqrt(1/2), sqrt(2))``
@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from . import _erfinv_coefficients as _erf
+from . import erfinv_coefficients as _erf
 from ._jit import device, f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64, inline_ir
 
 # --- float32 constants -------------------------------------------------------
