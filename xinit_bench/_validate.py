@@ -43,7 +43,7 @@ def check_shape(shape: Any) -> Shape:
 def check_dtype(dtype: DTypeLike | None, out: NDArray[Any] | None) -> np.dtype[Any]:
     """The output dtype: ``dtype`` if given, else ``out.dtype``, else float32."""
     if dtype is None:
-        chosen = out.dtype if out is not None else np.dtype(np.float32)
+        chosen = out.dtype if isinstance(out, np.ndarray) else np.dtype(np.float32)
     else:
         try:
             chosen = np.dtype(dtype)

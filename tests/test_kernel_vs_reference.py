@@ -1,0 +1,120 @@
+"""Tier 2: every kernel against the independent NumPy reference, bit for bit.
+
+The reference (``xinit_bench.reference.philox_*``) re-implements the word
+layout, the conversions and the polynomial transforms in NumPy, in the same
+floating-point operation order; without ``fastmath`` LLVM may not reorder or
+fuse, so equality is exact -- also for normal and truncated normal.  The
+accuracy of the transforms themselves is checked against libm and SciPy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+import xinit_bench as xb
+from xinit_bench import reference
+from xinit_bench.kernels import fill as K
+from xinit_bench.kernels._jit import compile_quietly
+
+KEY = (np.uint32(0x1234), np.uint32(0xBEEF), np.uint32(7))
+DTYPES = (np.float32, np.float64)
+
+
+def _params(kind: str, dt: type) -> tuple:
+    f = dt
+    return {
+        "uniform": (f(-1.5), f(3.0), np.nextafter(f(1.5), f(-1.5))),
+        "symmetric": (f(0.25), np.nextafter(f(0.25), f(0))),
+        "normal": (f(0.5), f(2.0)),
+        "truncated_central": tuple(f(v) for v in (special.ndtr(-2), special.ndtr(2) - special.ndtr(-2), 0.0, 1.0, -2.0, 2.0)),
+        # deep tails: p down to ~1e-16, w up to ~36, all five tail branches of the float64 inverse CDF
+        "truncated": (0.0, float(special.ndtr(-1.0)), 0.0, 1.0, -40.0, -1.0),
+    }[kind]
+
+
+KERNELS = {
+    "uniform": K.fill_uniform,
+    "symmetric": K.fill_symmetric,
+    "normal": K.fill_normal,
+    "truncated_central": K.fill_truncated_normal_central,
+    "truncated": K.fill_truncated_normal,
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", list(KERNELS))
+@pytest.mark.parametrize("offset", [0, 1, 3, 2**33 + 2])
+def test_kernel_equals_reference_bitwise(kind: str, dtype: type, offset: int) -> None:
+    n = 40_003  # odd, larger than every serial threshold: exercises head, body, tail and prange
+    params = _params(kind, dtype)
+    out = np.full(n, np.nan, dtype)
+    compile_quietly(KERNELS[kind], out, KEY, offset, params)
+    KERNELS[kind](out, KEY, offset, params)
+    expected = reference.philox_fill(kind, n, (int(KEY[0]), int(KEY[1])), int(KEY[2]), offset, params, dtype)
+    assert out.dtype == expected.dtype
+    assert np.array_equal(out.view(np.uint8), expected.view(np.uint8))
+
+
+def test_raw_bits_equal_reference() -> None:
+    got = xb.random_bits(10_001, seed=99, stream=5, offset=7)
+    assert np.array_equal(got, reference.random_bits(10_001, reference.key_from_seed(99), 5, 7))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_public_samplers_use_the_documented_seed_mapping(dtype: type) -> None:
+    key = reference.key_from_seed(2024)
+    f = np.dtype(dtype).type
+    got = xb.normal(5000, 1.0, 3.0, seed=2024, dtype=dtype)
+    assert np.array_equal(got, reference.philox_fill("normal", 5000, key, 0, 0, (f(1.0), f(3.0)), dtype))
+    got = xb.uniform(5000, 2.0, 4.0, seed=2024, dtype=dtype)
+    p = (f(2.0), f(2.0), np.nextafter(f(4.0), f(2.0)))
+    assert np.array_equal(got, reference.philox_fill("uniform", 5000, key, 0, 0, p, dtype))
+
+
+# --- accuracy of the transforms themselves (tolerances in units of the dtype's eps) ---
+def test_log_f32_accuracy() -> None:
+    # All 2**24 inputs the normal sampler can feed to log: k * 2**-24, k = 1..2**24.
+    u = np.arange(1, 2**24 + 1, dtype=np.float64) * 2.0**-24
+    got = reference.log_f32(u.astype(np.float32)).astype(np.float64)
+    err = np.abs(got - np.log(u)) / np.maximum(np.abs(np.log(u)), 2.0**-24)
+    assert err.max() < 4 * np.finfo(np.float32).eps
+
+
+def test_log_f64_accuracy() -> None:
+    x = np.geomspace(2.0**-53, 1.0, 200_001)
+    err = np.abs(reference.log_f64(x) - np.log(x)) / np.maximum(np.abs(np.log(x)), 1e-300)
+    assert err.max() < 4 * np.finfo(np.float64).eps
+
+
+@pytest.mark.parametrize("bits,fn,eps", [(24, reference.sincos_turn_f32, np.finfo(np.float32).eps),
+                                         (53, reference.sincos_turn_f64, np.finfo(np.float64).eps)])
+def test_sincos_accuracy(bits: int, fn, eps: float) -> None:
+    k = np.unique(np.linspace(0, 2**bits - 1, 400_003).astype(np.int64))
+    c, s = fn(k)
+    ang = 2 * np.pi * (k.astype(np.float64) / 2.0**bits)
+    # absolute error against libm in float64; libm's own error is ~1e-16
+    tol = 4 * eps if bits == 24 else 8 * eps
+    assert np.abs(c - np.cos(ang)).max() < tol
+    assert np.abs(s - np.sin(ang)).max() < tol
+
+
+def test_ndtri_central_f32_accuracy() -> None:
+    # the whole central domain, w < 5
+    p = np.linspace(0.00171, 1 - 0.00171, 300_001).astype(np.float32)
+    exact = special.ndtri(p.astype(np.float64))
+    got = reference.ndtri_central_f32(p).astype(np.float64)
+    # error relative to |x| plus the conditioning of p itself (dx = dp / phi(x))
+    slack = 8 * np.finfo(np.float32).eps * (np.abs(exact) + np.abs(p.astype(np.float64)) / (special.ndtr(-np.abs(exact)) + np.exp(-exact**2 / 2) / math.sqrt(2 * math.pi)))
+    assert np.all(np.abs(got - exact) <= slack)
+
+
+def test_ndtri_f64_accuracy_all_branches() -> None:
+    p = np.concatenate([np.geomspace(1e-300, 0.5, 200_000), 1 - np.geomspace(1e-16, 0.5, 50_000)])
+    exact = special.ndtri(p)
+    got = reference.ndtri_f64(p)
+    rel = np.abs(got - exact) / np.abs(exact).clip(1e-3)
+    assert rel.max() < 64 * np.finfo(np.float64).eps
