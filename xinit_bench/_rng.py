@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,15 @@ def key_from_seed(seed: Any) -> Key:
     elif int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     else:
-        seq = np.random.SeedSequence(int(seed))
+        return _key_of_int(int(seed))
     k0, k1 = seq.generate_state(2, np.uint32)
+    return np.uint32(k0), np.uint32(k1)
+
+
+@lru_cache(maxsize=4096)
+def _key_of_int(seed: int) -> Key:
+    # SeedSequence costs ~13 us, more than filling 1K elements; seeds repeat a lot.
+    k0, k1 = np.random.SeedSequence(seed).generate_state(2, np.uint32)
     return np.uint32(k0), np.uint32(k1)
 
 

@@ -21,6 +21,8 @@ Shape = tuple[int, ...]
 
 def check_shape(shape: Any) -> Shape:
     """Normalise ``shape`` (an int or a sequence of ints) to a tuple of non-negative ints."""
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, without the ABC isinstance checks below
     if isinstance(shape, (bool, np.bool_)):
         raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}")
     if isinstance(shape, (numbers.Integral, np.integer)):

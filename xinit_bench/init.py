@@ -57,9 +57,17 @@ def _sample(
         out = np.empty(dims, dt)
     if out.size:
         flat = out.reshape(-1)
-        compile_quietly(kernel, flat, key, 0, params)
+        if (kernel, dt) not in _READY:
+            compile_quietly(kernel, flat, key, 0, params)
+            _READY.add((kernel, dt))
         kernel(flat, key, 0, params)
     return out
+
+
+#: (kernel, dtype) pairs already compiled in this process: the plans give each
+#: pair one fixed argument signature, so the first call is the only one that
+#: needs ``compile_quietly``.
+_READY: set[tuple[Any, np.dtype[Any]]] = set()
 
 
 def _uniform_plan(low: float, high: float) -> Plan:
