@@ -207,6 +207,49 @@ def _store_block(body, j, vals):  # type: ignore[no-untyped-def]
         body[e * j + t] = vals[t]
 
 
+#: Philox blocks per tile of the float64 two-pass loop (4 KiB: stays in L1).
+TILE_BLOCKS = 256
+#: Kinds whose float64 fill runs in two passes per tile.  It pays where the
+#: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
+#: on 64M elements); for normal and truncated normal the second pass's heavy
+#: float64 maths dominates and one pass was faster (measured).
+TWO_PASS_F64 = (True, True, False, False, False, False)
+
+
+@inline_ir
+def _fill_blocks(kind, body, block, key, params):  # type: ignore[no-untyped-def]
+    """Fill whole blocks ``block, block + 1, ...`` into the 0-based ``body``.
+
+    float32: one pass, 4 elements per block.  float64 (``TWO_PASS_F64``
+    kinds): a float64 slot holds
+    exactly the two words it consumes, so each 4 KiB tile is filled in two
+    passes over L1: raw words through a uint32 view of the output (pure uint32
+    code, which LLVM vectorises 16 lanes wide), then each slot's words are
+    converted in place (8 lanes).  In one pass the 64-bit conversions forced
+    8 lanes on the Philox rounds too, halving their throughput.
+    """
+    e = 4 if body.itemsize == 4 else 2
+    nfull = body.size // e
+    if e == 4 or not TWO_PASS_F64[kind]:
+        for j in range(nfull):
+            w0, w1, w2, w3 = block_words(block + j, key)
+            _store_block(body, j, block_values(kind, body, w0, w1, w2, w3, params))
+        return
+    for t0 in range(0, nfull, TILE_BLOCKS):
+        t1 = min(nfull, t0 + TILE_BLOCKS)
+        tile = body[t0 * 2 : t1 * 2]
+        words = tile.view(np.uint32)
+        for j in range(t1 - t0):
+            w0, w1, w2, w3 = block_words(block + t0 + j, key)
+            words[4 * j] = w0
+            words[4 * j + 1] = w1
+            words[4 * j + 2] = w2
+            words[4 * j + 3] = w3
+        for j in range(t1 - t0):
+            vals = block_values(kind, tile, words[4 * j], words[4 * j + 1], words[4 * j + 2], words[4 * j + 3], params)
+            _store_block(tile, j, vals)
+
+
 @inline_ir
 def fill_range(kind, out, key, start, params):  # type: ignore[no-untyped-def]
     """Serially fill ``out`` (0-based view) with stream positions ``start ...``."""
@@ -226,10 +269,7 @@ def fill_range(kind, out, key, start, params):  # type: ignore[no-untyped-def]
             out[t] = vals[r + t]
         block += 1
     nfull = (n - head) // e
-    body = out[head : head + nfull * e]
-    for j in range(nfull):
-        w0, w1, w2, w3 = block_words(block + j, key)
-        _store_block(body, j, block_values(kind, out, w0, w1, w2, w3, params))
+    _fill_blocks(kind, out[head : head + nfull * e], block, key, params)
     done = head + nfull * e
     if done < n:
         w0, w1, w2, w3 = block_words(block + nfull, key)
