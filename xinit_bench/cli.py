@@ -15,7 +15,7 @@ import platform
 import sys
 from typing import Any, Sequence
 
-from . import _cli_bench
+from . import _cli_bench, _cli_propagate
 
 
 def _cpu_model_and_flags() -> tuple[str, list[str]]:
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _cli_bench.register(sub)
+    _cli_propagate.register(sub)
     p = sub.add_parser("info", help="versions, threading layer, CPU flags and thread count")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_run_info)

@@ -86,4 +86,4 @@ def _derived_gain(nonlinearity: str, param: Any) -> float:
 
     if param is not None and (isinstance(param, bool) or not isinstance(param, numbers.Real) or not math.isfinite(param)):
         raise ValueError(f"param {param!r} for {nonlinearity} is not a valid number")
-    return float(critical_gain(nonlinearity, "forward", param=param).gain)
+    return float(critical_gain(nonlinearity, "forward", param=None if param is None else float(param)).gain)

@@ -1,0 +1,56 @@
+"""Deep forward/backward variance propagation: Monte Carlo, mean-field theory, critical gains.
+
+* :func:`simulate` measures per-layer second moments of pre-activations,
+  activations and back-propagated gradients in a random MLP (Monte Carlo).
+* :func:`predict` gives their mean-field values (Poole et al. 2016;
+  Schoenholz et al. 2017).
+* :func:`critical_gain` solves for the gain that holds the forward or the
+  backward variance, or puts the network at the edge of chaos.
+* :func:`glorot2010` and :func:`he2015` reproduce the experiments of
+  Glorot & Bengio (2010) and He et al. (2015).
+
+References
+----------
+.. [1] Glorot & Bengio (2010), https://proceedings.mlr.press/v9/glorot10a.html
+.. [2] He, Zhang, Ren & Sun (2015), https://arxiv.org/abs/1502.01852
+.. [3] Poole et al. (2016), https://arxiv.org/abs/1606.05340
+.. [4] Schoenholz et al. (2017), https://arxiv.org/abs/1611.01232
+.. [5] Saxe, McClelland & Ganguli (2014), https://arxiv.org/abs/1312.6120
+"""
+
+from .activations import ACTIVATIONS, Activation, ActivationName, get_activation
+from .montecarlo import (
+    STATS,
+    SimulationResult,
+    SpeedResult,
+    estimate_memory,
+    gemm_baseline_seconds,
+    measure_speed,
+    simulate,
+)
+from .network import INIT_NAMES, InitSpec
+from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
+from .theory import (
+    CRITERIA,
+    PYTORCH_GAINS,
+    CriticalGain,
+    Criterion,
+    Prediction,
+    critical_gain,
+    expected_dphi_squared,
+    expected_phi,
+    expected_phi_squared,
+    gain_table,
+    gaussian_expectation,
+    length_map_slope,
+    predict,
+)
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "ActivationName", "CRITERIA", "CriticalGain", "Criterion",
+    "INIT_NAMES", "InitSpec", "PRESETS", "PYTORCH_GAINS", "Prediction", "PresetResult", "STATS",
+    "SimulationResult", "SpeedResult", "critical_gain", "estimate_memory", "expected_dphi_squared",
+    "expected_phi", "expected_phi_squared", "gain_table", "gaussian_expectation", "gemm_baseline_seconds",
+    "get_activation", "glorot2010", "he2015", "length_map_slope", "measure_speed", "predict",
+    "run_preset", "simulate",
+]
