@@ -78,8 +78,8 @@ class Generator:
             raise TypeError(f"stream must be an int, got {stream!r}")
         if not 0 <= int(stream) < STREAMS:
             raise ValueError(f"stream must be in [0, 2**32), got {stream}")
-        self._stream = int(stream)
-        self._lock = threading.Lock()
+        self._stream: int = int(stream)
+        self._lock: threading.Lock = threading.Lock()
 
     @property
     def stream(self) -> int:

@@ -61,7 +61,8 @@ def _sample(
             compile_quietly(kernel, flat, key, 0, params)
             _READY.add((kernel, dt))
         kernel(flat, key, 0, params)
-    return out
+    result: FloatArray = out
+    return result
 
 
 #: (kernel, dtype) pairs already compiled in this process: the plans give each
