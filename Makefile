@@ -23,6 +23,20 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+perf: $(STAMP)
+	mkdir -p .benchmarks
+	$(BIN)/python -m pytest tests/perf -q --benchmark-enable --benchmark-json=.benchmarks/perf.json
+
+gate: $(STAMP)
+	$(BIN)/xinit-bench gate --quick
+
+gate-stability: $(STAMP)
+	$(BIN)/python benchmarks/gate_stability.py --runs 10
+
+asv: $(STAMP)
+	$(BIN)/asv machine --yes
+	$(BIN)/asv run -E existing --set-commit-hash $$(git rev-parse HEAD)
+
 typecheck: $(STAMP)
 	$(BIN)/python -m mypy
 

@@ -1,0 +1,1 @@
+"""The asv benchmark suite of xinit-bench (run with ``asv run``; see README, "Benchmarks")."""

@@ -1,0 +1,233 @@
+"""The regression gate: it passes the real code, catches a real 2x slowdown, and rejects bad input cleanly.
+
+The slowdown is not simulated in the numbers: the gate measures a variant
+of the xinit-bench call that runs the kernel twice, on the same buffer,
+interleaved with the same references as the real one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xinit_bench import bench, gate
+
+#: Two cheap cases: one memory-bound fill, one transcendental transform.
+CASES = (bench.Case("symmetric_uniform", "float32", 1 << 20), bench.Case("normal", "float32", 1 << 20))
+NAMES = [c.name for c in CASES]
+
+
+def run_gate(argv: list[str], **kwargs: object) -> tuple[int, str, str]:
+    """Run the gate in-process; return (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    args = gate.build_parser().parse_args(argv)
+    code = gate.execute(args, out=out, err=err, **kwargs)  # type: ignore[arg-type]
+    return code, out.getvalue(), err.getvalue()
+
+
+def only(names: list[str]) -> list[str]:
+    return [arg for name in names for arg in ("--only", name)]
+
+
+def twice(case: bench.Case, out: object) -> bench.Call:
+    """The real xinit-bench call, made twice: a kernel exactly 2x slower."""
+    call = bench.xinit_call(case, out)  # type: ignore[arg-type]
+
+    def slowed() -> object:
+        call()
+        return call()
+
+    return slowed
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A baseline of the real code, measured now on this machine."""
+    path = tmp_path_factory.mktemp("gate") / "baseline.json"
+    code, _, err = run_gate(["--baseline", str(path), "--update-baseline", "--repeats", "7", *only(NAMES)])
+    assert code == gate.ExitCode.OK, err
+    return path
+
+
+def test_gate_passes_the_real_code(baseline: Path) -> None:
+    code, out, err = run_gate(["--baseline", str(baseline), "--repeats", "7", *only(NAMES)])
+    assert code == gate.ExitCode.OK, out + err
+    assert "REGRESSION" not in out
+
+
+def test_gate_catches_a_2x_slowdown(baseline: Path) -> None:
+    code, out, err = run_gate(["--baseline", str(baseline), "--repeats", "7", *only(NAMES)], xinit_factory=twice)
+    assert code == gate.ExitCode.REGRESSION, out + err
+    for name in NAMES:
+        assert f"regression: {name}" in err
+
+
+def test_slowed_figure_is_about_twice_the_real_one() -> None:
+    real = gate.measure_figures(CASES[:1], repeats=7)
+    slow = gate.measure_figures(CASES[:1], repeats=7, xinit_factory=twice)
+    ratio = slow[NAMES[0]].norm / real[NAMES[0]].norm
+    assert 1.5 < ratio < 2.7
+
+
+def write_pytest_json(path: Path, figures: dict[str, float]) -> Path:
+    """A minimal pytest-benchmark JSON whose xinit members carry gate figures."""
+    benchmarks = [
+        {
+            "name": f"test_fill[xinit-{name}]",
+            "group": name,
+            "extra_info": {"gate": {"name": name, "norm": norm, "vs_numpy": norm, "vs_fill": norm}},
+        }
+        for name, norm in figures.items()
+    ]
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
+    return path
+
+
+@pytest.fixture()
+def small_baseline(tmp_path: Path) -> Path:
+    path = tmp_path / "base.json"
+    figures = {name: gate.Figure(name, 1.0, 1.0, 1.0) for name in NAMES}
+    gate.write_baseline(path, figures, None, "test")
+    return path
+
+
+def test_json_input_at_baseline_passes(tmp_path: Path, small_baseline: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {name: 1.05 for name in NAMES})
+    code, out, _ = run_gate(["--baseline", str(small_baseline), "--from-json", str(data)])
+    assert code == gate.ExitCode.OK
+    assert NAMES[0] in out
+
+
+def test_json_input_regression_and_improvement_are_both_reported(tmp_path: Path, small_baseline: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 2.0, NAMES[1]: 0.5})
+    code, out, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(data)])
+    assert code == gate.ExitCode.REGRESSION
+    assert "REGRESSION" in out and "improved" in out
+    assert f"regression: {NAMES[0]} is 2.00x" in err
+    assert f"improved: {NAMES[1]} is 0.50x" in err
+
+
+def test_json_output(tmp_path: Path, small_baseline: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 2.0, NAMES[1]: 1.0})
+    code, out, _ = run_gate(["--baseline", str(small_baseline), "--from-json", str(data), "--json"])
+    parsed = json.loads(out)
+    assert code == parsed["exit_code"] == gate.ExitCode.REGRESSION
+    assert {b["name"]: b["status"] for b in parsed["benchmarks"]} == {NAMES[0]: "REGRESSION", NAMES[1]: "ok"}
+
+
+def test_per_benchmark_tolerance_survives_an_update(tmp_path: Path, small_baseline: Path) -> None:
+    data = json.loads(small_baseline.read_text())
+    data["benchmarks"][NAMES[0]]["tolerance"] = 1.5
+    small_baseline.write_text(json.dumps(data))
+    figures = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 2.0, NAMES[1]: 1.0})
+    code, _, _ = run_gate(["--baseline", str(small_baseline), "--from-json", str(figures)])
+    assert code == gate.ExitCode.OK
+    code, _, _ = run_gate(["--baseline", str(small_baseline), "--from-json", str(figures), "--update-baseline"])
+    assert code == gate.ExitCode.OK
+    assert gate.load_baseline(small_baseline).entries[NAMES[0]].tolerance == 1.5
+    assert gate.load_baseline(small_baseline).entries[NAMES[0]].norm == 2.0
+
+
+# --- bad input: a clear message, a distinct exit code, never a traceback --------
+def test_exit_codes_are_distinct() -> None:
+    codes = [int(c) for c in gate.ExitCode]
+    assert len(codes) == len(set(codes))
+
+
+def check_error(code: int, err: str, expected: gate.ExitCode, words: str) -> None:
+    assert code == expected, err
+    assert "Traceback" not in err
+    assert words in err
+
+
+def test_missing_explicit_baseline(tmp_path: Path) -> None:
+    code, _, err = run_gate(["--baseline", str(tmp_path / "nope.json"), *only(NAMES[:1])])
+    check_error(code, err, gate.ExitCode.BASELINE_MISSING, "does not exist")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "top level is not an object"),
+        (json.dumps({"format": "other/1", "cpu": "x", "benchmarks": {}}), '"format"'),
+        (
+            json.dumps({"format": gate.BASELINE_FORMAT, "cpu": "x", "benchmarks": {"a": {"norm": "fast"}}}),
+            "no positive finite 'norm'",
+        ),
+    ],
+    ids=["syntax", "list", "format", "field"],
+)
+def test_corrupt_baseline(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    code, _, err = run_gate(["--baseline", str(path), *only(NAMES[:1])])
+    check_error(code, err, gate.ExitCode.BASELINE_CORRUPT, words)
+
+
+def test_missing_input_json(tmp_path: Path, small_baseline: Path) -> None:
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(tmp_path / "none.json")])
+    check_error(code, err, gate.ExitCode.INPUT_UNREADABLE, "does not exist")
+
+
+@pytest.mark.parametrize(("content", "words"), [("{{", "not readable JSON"), ('{"x": 1}', "not pytest-benchmark")])
+def test_unreadable_input_json(tmp_path: Path, small_baseline: Path, content: str, words: str) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(content)
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.INPUT_UNREADABLE, words)
+
+
+@pytest.mark.parametrize(
+    ("benchmarks", "words"),
+    [([], "contains no benchmarks"), ([{"name": "test_x", "extra_info": {}}], "carries gate figures")],
+    ids=["empty", "no-gate-figures"],
+)
+def test_json_with_no_benchmarks(tmp_path: Path, small_baseline: Path, benchmarks: list[object], words: str) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.NO_BENCHMARKS, words)
+
+
+def test_unknown_benchmark_name_on_the_command_line(small_baseline: Path) -> None:
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--only", "gaussian-float32-1M"])
+    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "gaussian-float32-1M")
+
+
+def test_unknown_benchmark_name_not_in_baseline(small_baseline: Path) -> None:
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--only", "uniform-float64-1M"])
+    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "not in the baseline")
+
+
+def test_unknown_benchmark_name_in_json(tmp_path: Path, small_baseline: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 1.0, "uniform-float64-16M": 1.0})
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(data)])
+    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "uniform-float64-16M")
+
+
+def test_no_baseline_for_this_cpu_warns_and_passes(tmp_path: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 3.0})
+    code, _, err = run_gate(["--baseline-dir", str(tmp_path / "empty"), "--from-json", str(data)])
+    assert code == gate.ExitCode.OK
+    assert "no baseline for this CPU" in err
+
+
+def test_command_line_reports_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{garbage")
+    proc = subprocess.run(
+        [sys.executable, "-m", "xinit_bench.gate", "--baseline", str(path), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == gate.ExitCode.BASELINE_CORRUPT
+    assert "Traceback" not in proc.stderr
+    assert "not valid JSON" in proc.stderr
