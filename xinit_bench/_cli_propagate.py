@@ -197,12 +197,7 @@ def run_propagate(args: argparse.Namespace) -> int:
         write_plot(result, plot_to)
         sys.stderr.write(f"wrote {plot_to}\n")
     if json_to is not None:
-        text = json.dumps(_finite(data), indent=2) + "\n"
-        if to_stdout:
-            sys.stdout.write(text)
-        else:
-            json_to.write_text(text)
-            sys.stderr.write(f"wrote {json_to}\n")
+        _emit_json(data, json_to, to_stdout)
     return 0
 
 
@@ -432,12 +427,7 @@ def run_gains(args: argparse.Namespace) -> int:
     if not to_stdout:
         print_gains(rows, args.q)
     if json_to is not None:
-        text = json.dumps(_finite(data), indent=2) + "\n"
-        if to_stdout:
-            sys.stdout.write(text)
-        else:
-            json_to.write_text(text)
-            sys.stderr.write(f"wrote {json_to}\n")
+        _emit_json(data, json_to, to_stdout)
     return 0
 
 
@@ -475,3 +465,13 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
             f"{eoc.gain:.4f}" if eoc.feasible else "-", f"{eoc.bias_std:.4f}" if eoc.feasible else "-", escape(eoc.note),
         )
     console.print(table)
+
+
+def _emit_json(data: Any, json_to: Path, to_stdout: bool) -> None:
+    """Write ``data`` as JSON to stdout (``--json -``) or to ``json_to``."""
+    text = json.dumps(_finite(data), indent=2) + "\n"
+    if to_stdout:
+        sys.stdout.write(text)
+    else:
+        json_to.write_text(text)
+        sys.stderr.write(f"wrote {json_to}\n")
