@@ -20,6 +20,7 @@ Edition, 2011.  https://people.maths.ox.ac.uk/gilesm/files/gems_erfinv.pdf
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ BRANCHES_F64 = (
 )
 
 
-def _f_of_w(w: "object") -> "object":
+def _f_of_w(w: Any) -> Any:  # mpmath.mpf in, mpmath.mpf out
     import mpmath as mp
 
     # 1 - exp(-w) must keep ~40 digits beyond exp(-w) ~ 10**(-w / 2.3).

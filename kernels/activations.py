@@ -67,7 +67,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 
 # --- vectorisable elementary functions --------------------------------------------
 @inline_ir
-def exp_clamped(x):  # type: ignore[no-untyped-def]
+def exp_clamped(x):
     """``exp(x)`` for ``x`` clamped to ``[-80, 80]``, branch-free, relative error < 1e-13.
 
     Scaling and squaring (Moler & Van Loan 2003, "Nineteen Dubious Ways to
@@ -96,7 +96,7 @@ def exp_clamped(x):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def log1p_unit(u):  # type: ignore[no-untyped-def]
+def log1p_unit(u):
     """``log(1 + u)`` for ``0 <= u <= 1``, branch-free.
 
     ``log(1 + u) = 2 artanh(s)`` with ``s = u / (2 + u)`` in ``[0, 1/3]``
@@ -112,28 +112,28 @@ def log1p_unit(u):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _sigmoid(x):  # type: ignore[no-untyped-def]
+def _sigmoid(x):
     e = exp_clamped(-abs(x))
     inv = 1.0 / (1.0 + e)
     return inv if x >= 0.0 else e * inv
 
 
 # --- the activations: x -> (phi(x), phi'(x)), float64 ---------------------------------
-def _linear(x, p):  # type: ignore[no-untyped-def]
+def _linear(x, p):
     return x, 1.0
 
 
-def _relu(x, p):  # type: ignore[no-untyped-def]
+def _relu(x, p):
     pos = x > 0.0
     return (x if pos else 0.0), (1.0 if pos else 0.0)
 
 
-def _leaky_relu(x, p):  # type: ignore[no-untyped-def]
+def _leaky_relu(x, p):
     pos = x > 0.0
     return (x if pos else p * x), (1.0 if pos else p)
 
 
-def _tanh(x, p):  # type: ignore[no-untyped-def]
+def _tanh(x, p):
     # tanh|x| = (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no cancellation, no overflow.
     e = exp_clamped(-2.0 * abs(x))
     t = (1.0 - e) / (1.0 + e)
@@ -141,18 +141,18 @@ def _tanh(x, p):  # type: ignore[no-untyped-def]
     return t, 1.0 - t * t
 
 
-def _sigmoid_act(x, p):  # type: ignore[no-untyped-def]
+def _sigmoid_act(x, p):
     s = _sigmoid(x)
     return s, s * (1.0 - s)
 
 
-def _elu(x, p):  # type: ignore[no-untyped-def]
+def _elu(x, p):
     pos = x > 0.0
     e = exp_clamped(min(x, 0.0))
     return (x if pos else p * (e - 1.0)), (1.0 if pos else p * e)
 
 
-def _selu(x, p):  # type: ignore[no-untyped-def]
+def _selu(x, p):
     pos = x > 0.0
     e = exp_clamped(min(x, 0.0))
     y = x if pos else SELU_ALPHA * (e - 1.0)
@@ -160,23 +160,23 @@ def _selu(x, p):  # type: ignore[no-untyped-def]
     return SELU_SCALE * y, SELU_SCALE * dy
 
 
-def _gelu(x, p):  # type: ignore[no-untyped-def]
+def _gelu(x, p):
     # Exact GELU, x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (Hendrycks & Gimpel 2016).
     c = 0.5 * math.erfc(-x * _INV_SQRT2)
     return x * c, c + x * _INV_SQRT_2PI * exp_clamped(-0.5 * x * x)
 
 
-def _silu(x, p):  # type: ignore[no-untyped-def]
+def _silu(x, p):
     s = _sigmoid(x)
     return x * s, s * (1.0 + x * (1.0 - s))
 
 
-def _softplus(x, p):  # type: ignore[no-untyped-def]
+def _softplus(x, p):
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|); derivative sigmoid(x).
     return max(x, 0.0) + log1p_unit(exp_clamped(-abs(x))), _sigmoid(x)
 
 
-def _mish(x, p):  # type: ignore[no-untyped-def]
+def _mish(x, p):
     # tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2), exact algebra;
     # mish'(x) = t + x (1 - t^2) sigmoid(x) (Misra 2019, eq. (2)).
     e = exp_clamped(min(x, 40.0))
@@ -200,18 +200,18 @@ _ACTIVATIONS = {
 }
 
 
-def activate(kind, x, p):  # type: ignore[no-untyped-def]
+def activate(kind, x, p):
     """``(phi(x), phi'(x))`` in float64 for activation ``kind`` (Numba only)."""
     raise NotImplementedError("activate is only callable from Numba code")
 
 
 @overload(activate, inline="always", prefer_literal=True)
-def _activate_impl(kind, x, p):  # type: ignore[no-untyped-def]
+def _activate_impl(kind, x, p):
     if not isinstance(kind, types.IntegerLiteral):
         return None
     fn = inline_ir(_ACTIVATIONS[kind.literal_value])
 
-    def impl(kind, x, p):  # type: ignore[no-untyped-def]
+    def impl(kind, x, p):
         return fn(x, p)
 
     return impl
@@ -222,12 +222,12 @@ def _activate_impl(kind, x, p):  # type: ignore[no-untyped-def]
 # keeps them in one vector register only when it can see that no store to the
 # data arrays can change them.
 @inline_ir
-def _combine(s0, s1, s2, s3, s4, s5, s6, s7):  # type: ignore[no-untyped-def]
+def _combine(s0, s1, s2, s3, s4, s5, s6, s7):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @inline_ir
-def row_sumsq(v):  # type: ignore[no-untyped-def]
+def row_sumsq(v):
     """``sum(v ** 2)`` over a 1-d array in float64, in a fixed order.
 
     Element ``j`` adds into accumulator ``j % 8`` (``LANES``); the tail adds
@@ -260,7 +260,7 @@ def row_sumsq(v):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _row_stats(h, bias, a):  # type: ignore[no-untyped-def]
+def _row_stats(h, bias, a):
     """``(sum x**2, sum a, sum a**2)`` over a row, ``x = h + bias``, in one pass."""
     n = h.shape[0]
     full = n - n % LANES
@@ -322,7 +322,7 @@ def _row_stats(h, bias, a):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _forward_row(kind, h, bias, a, d, p, out):  # type: ignore[no-untyped-def]
+def _forward_row(kind, h, bias, a, d, p, out):
     for j in range(h.shape[0]):
         y, dy = activate(kind, np.float64(h[j]) + np.float64(bias[j]), p)
         a[j] = y
@@ -331,13 +331,13 @@ def _forward_row(kind, h, bias, a, d, p, out):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _forward(kind, h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def _forward(kind, h, bias, a, d, p, part):
     for b in prange(h.shape[0]):
         _forward_row(kind, h[b], bias, a[b], d[b], p, part[b])
 
 
 @parallel
-def forward_linear(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_linear(h, bias, a, d, p, part):
     """Fused forward pass of one layer; see the module docstring.
 
     ``h``, ``a``, ``d``: (batch, width) C-contiguous arrays of one float dtype,
@@ -349,61 +349,61 @@ def forward_linear(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
 
 
 @parallel
-def forward_relu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_relu(h, bias, a, d, p, part):
     """Fused forward pass for ReLU (see :func:`forward_linear`)."""
     _forward(RELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_leaky_relu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_leaky_relu(h, bias, a, d, p, part):
     """Fused forward pass for leaky ReLU with slope ``p`` (see :func:`forward_linear`)."""
     _forward(LEAKY_RELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_tanh(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_tanh(h, bias, a, d, p, part):
     """Fused forward pass for tanh (see :func:`forward_linear`)."""
     _forward(TANH, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_sigmoid(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_sigmoid(h, bias, a, d, p, part):
     """Fused forward pass for the logistic sigmoid (see :func:`forward_linear`)."""
     _forward(SIGMOID, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_elu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_elu(h, bias, a, d, p, part):
     """Fused forward pass for ELU with alpha ``p`` (see :func:`forward_linear`)."""
     _forward(ELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_selu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_selu(h, bias, a, d, p, part):
     """Fused forward pass for SELU (see :func:`forward_linear`)."""
     _forward(SELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_gelu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_gelu(h, bias, a, d, p, part):
     """Fused forward pass for exact (erf) GELU (see :func:`forward_linear`)."""
     _forward(GELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_silu(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_silu(h, bias, a, d, p, part):
     """Fused forward pass for SiLU (see :func:`forward_linear`)."""
     _forward(SILU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_softplus(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_softplus(h, bias, a, d, p, part):
     """Fused forward pass for softplus (see :func:`forward_linear`)."""
     _forward(SOFTPLUS, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_mish(h, bias, a, d, p, part):  # type: ignore[no-untyped-def]
+def forward_mish(h, bias, a, d, p, part):
     """Fused forward pass for Mish (see :func:`forward_linear`)."""
     _forward(MISH, h, bias, a, d, p, part)
 
@@ -425,7 +425,7 @@ FORWARD = (
 
 
 @inline_ir
-def _backward_row(d, da, out):  # type: ignore[no-untyped-def]
+def _backward_row(d, da, out):
     for j in range(d.shape[0]):
         d[j] = d[j] * da[j]
     out[0] = row_sumsq(da)
@@ -433,7 +433,7 @@ def _backward_row(d, da, out):  # type: ignore[no-untyped-def]
 
 
 @parallel
-def backward(d, da, part):  # type: ignore[no-untyped-def]
+def backward(d, da, part):
     """``d <- d * da`` (the gradient w.r.t. the pre-activations), in place.
 
     ``d`` holds ``phi'(h)`` on entry; ``da`` is the gradient w.r.t. the
@@ -445,7 +445,7 @@ def backward(d, da, part):  # type: ignore[no-untyped-def]
 
 
 @parallel
-def rows_sumsq(g, part):  # type: ignore[no-untyped-def]
+def rows_sumsq(g, part):
     """Per-row sums of ``g ** 2`` (a 2-d C-contiguous array) into ``part`` (rows,) float64."""
     for r in prange(g.shape[0]):
         part[r] = row_sumsq(g[r])

@@ -39,53 +39,53 @@ _B1 = np.int64(1)
 
 
 @inline_ir
-def top24(w):  # type: ignore[no-untyped-def]
+def top24(w):
     """The top 24 bits of ``w`` as an int64 in ``[0, 2**24)``."""
     return np.int64(np.uint32(w >> _B8))
 
 
 @inline_ir
-def bits53(wa, wb):  # type: ignore[no-untyped-def]
+def bits53(wa, wb):
     """53 random bits from two words, as an int64 in ``[0, 2**53)``."""
     return np.int64((np.uint64(np.uint32(wa >> _B5)) << _B26) | np.uint64(np.uint32(wb >> _B6)))
 
 
 @inline_ir
-def unit_f32(w):  # type: ignore[no-untyped-def]
+def unit_f32(w):
     return np.float32(np.int32(top24(w))) * TWO_M24_F32
 
 
 @inline_ir
-def unit_pos_f32(w):  # type: ignore[no-untyped-def]
+def unit_pos_f32(w):
     return np.float32(np.int32(top24(w) + 1)) * TWO_M24_F32
 
 
 @inline_ir
-def unit_open_f32(w):  # type: ignore[no-untyped-def]
+def unit_open_f32(w):
     k = np.int64(np.uint32(w >> _B9))
     return np.float32(np.int32(2 * k + 1)) * TWO_M24_F32
 
 
 @inline_ir
-def signed_f32(w):  # type: ignore[no-untyped-def]
+def signed_f32(w):
     return np.float32(np.int32(2 * top24(w) + 1 - (1 << 24))) * TWO_M24_F32
 
 
 @inline_ir
-def unit_f64(wa, wb):  # type: ignore[no-untyped-def]
+def unit_f64(wa, wb):
     return np.float64(bits53(wa, wb)) * TWO_M53_F64
 
 
 @inline_ir
-def unit_pos_f64(wa, wb):  # type: ignore[no-untyped-def]
+def unit_pos_f64(wa, wb):
     return np.float64(bits53(wa, wb) + 1) * TWO_M53_F64
 
 
 @inline_ir
-def unit_open_f64(wa, wb):  # type: ignore[no-untyped-def]
+def unit_open_f64(wa, wb):
     return np.float64(2 * (bits53(wa, wb) >> _B1) + 1) * TWO_M53_F64
 
 
 @inline_ir
-def signed_f64(wa, wb):  # type: ignore[no-untyped-def]
+def signed_f64(wa, wb):
     return np.float64(2 * bits53(wa, wb) + 1 - (1 << 53)) * TWO_M53_F64

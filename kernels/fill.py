@@ -61,7 +61,7 @@ SERIAL_BELOW = (16384, 16384, 4096, 4096, 2048, 16384)
 
 
 # --- the per-block transforms, one per (kind, dtype) --------------------------
-def _uniform_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _uniform_f32(w0, w1, w2, w3, p):
     return (
         min(p[0] + p[1] * cv.unit_f32(w0), p[2]),
         min(p[0] + p[1] * cv.unit_f32(w1), p[2]),
@@ -70,7 +70,7 @@ def _uniform_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
     )
 
 
-def _uniform_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _uniform_f64(w0, w1, w2, w3, p):
     return (
         min(p[0] + p[1] * cv.unit_f64(w0, w1), p[2]),
         min(p[0] + p[1] * cv.unit_f64(w2, w3), p[2]),
@@ -78,11 +78,11 @@ def _uniform_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _clip_sym(x, b):  # type: ignore[no-untyped-def]
+def _clip_sym(x, b):
     return max(min(x, b), -b)
 
 
-def _symmetric_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _symmetric_f32(w0, w1, w2, w3, p):
     return (
         _clip_sym(p[0] * cv.signed_f32(w0), p[1]),
         _clip_sym(p[0] * cv.signed_f32(w1), p[1]),
@@ -91,36 +91,36 @@ def _symmetric_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
     )
 
 
-def _symmetric_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _symmetric_f64(w0, w1, w2, w3, p):
     return (
         _clip_sym(p[0] * cv.signed_f64(w0, w1), p[1]),
         _clip_sym(p[0] * cv.signed_f64(w2, w3), p[1]),
     )
 
 
-def _normal_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _normal_f32(w0, w1, w2, w3, p):
     z0, z1 = tf.box_muller_f32(cv.unit_pos_f32(w0), cv.top24(w1))
     z2, z3 = tf.box_muller_f32(cv.unit_pos_f32(w2), cv.top24(w3))
     return p[0] + p[1] * z0, p[0] + p[1] * z1, p[0] + p[1] * z2, p[0] + p[1] * z3
 
 
-def _normal_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _normal_f64(w0, w1, w2, w3, p):
     z0, z1 = tf.box_muller_f64(cv.unit_pos_f64(w0, w1), cv.bits53(w2, w3))
     return p[0] + p[1] * z0, p[0] + p[1] * z1
 
 
 @inline_ir
-def _clip(x, lo, hi):  # type: ignore[no-untyped-def]
+def _clip(x, lo, hi):
     return max(min(x, hi), lo)
 
 
 @inline_ir
-def _trunc_central_f32_one(w, p):  # type: ignore[no-untyped-def]
+def _trunc_central_f32_one(w, p):
     x = tf.ndtri_central_f32(p[0] + p[1] * cv.unit_open_f32(w))
     return _clip(p[2] + p[3] * x, p[4], p[5])
 
 
-def _trunc_central_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _trunc_central_f32(w0, w1, w2, w3, p):
     return (
         _trunc_central_f32_one(w0, p),
         _trunc_central_f32_one(w1, p),
@@ -130,38 +130,38 @@ def _trunc_central_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _trunc_central_f64_one(wa, wb, p):  # type: ignore[no-untyped-def]
+def _trunc_central_f64_one(wa, wb, p):
     x = tf.ndtri_central_f64(p[0] + p[1] * cv.unit_open_f64(wa, wb))
     return _clip(p[2] + p[3] * x, p[4], p[5])
 
 
-def _trunc_central_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _trunc_central_f64(w0, w1, w2, w3, p):
     return _trunc_central_f64_one(w0, w1, p), _trunc_central_f64_one(w2, w3, p)
 
 
 @inline_ir
-def _trunc_f32_one(w, p):  # type: ignore[no-untyped-def]
+def _trunc_f32_one(w, p):
     # The general path computes in float64 (params are float64) and rounds once.
     u = np.float64(cv.unit_open_f32(w))
     x = tf.ndtri_f64(p[0] + p[1] * u)
     return np.float32(_clip(p[2] + p[3] * x, p[4], p[5]))
 
 
-def _trunc_f32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _trunc_f32(w0, w1, w2, w3, p):
     return _trunc_f32_one(w0, p), _trunc_f32_one(w1, p), _trunc_f32_one(w2, p), _trunc_f32_one(w3, p)
 
 
 @inline_ir
-def _trunc_f64_one(wa, wb, p):  # type: ignore[no-untyped-def]
+def _trunc_f64_one(wa, wb, p):
     x = tf.ndtri_f64(p[0] + p[1] * cv.unit_open_f64(wa, wb))
     return _clip(p[2] + p[3] * x, p[4], p[5])
 
 
-def _trunc_f64(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _trunc_f64(w0, w1, w2, w3, p):
     return _trunc_f64_one(w0, w1, p), _trunc_f64_one(w2, w3, p)
 
 
-def _bits_u32(w0, w1, w2, w3, p):  # type: ignore[no-untyped-def]
+def _bits_u32(w0, w1, w2, w3, p):
     return w0, w1, w2, w3
 
 
@@ -182,18 +182,18 @@ _BLOCK_TRANSFORMS = {
 }
 
 
-def block_values(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+def block_values(kind, out, w0, w1, w2, w3, params):
     """The ``E`` values that Philox block words ``w0..w3`` give (Numba only)."""
     raise NotImplementedError("block_values is only callable from Numba code")
 
 
 @overload(block_values, inline="always", prefer_literal=True)
-def _block_values_impl(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+def _block_values_impl(kind, out, w0, w1, w2, w3, params):
     if not isinstance(kind, types.IntegerLiteral):
         return None
     transform = inline_ir(_BLOCK_TRANSFORMS[(kind.literal_value, out.dtype)])
 
-    def impl(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-untyped-def]
+    def impl(kind, out, w0, w1, w2, w3, params):
         return transform(w0, w1, w2, w3, params)
 
     return impl
@@ -201,7 +201,7 @@ def _block_values_impl(kind, out, w0, w1, w2, w3, params):  # type: ignore[no-un
 
 # --- the skeleton ----------------------------------------------------------------
 @inline_ir
-def _store_block(body, j, vals):  # type: ignore[no-untyped-def]
+def _store_block(body, j, vals):
     e = len(vals)
     for t in range(e):
         body[e * j + t] = vals[t]
@@ -217,7 +217,7 @@ TWO_PASS_F64 = (True, True, False, False, False, False)
 
 
 @inline_ir
-def _fill_blocks(kind, body, block, key, params):  # type: ignore[no-untyped-def]
+def _fill_blocks(kind, body, block, key, params):
     """Fill whole blocks ``block, block + 1, ...`` into the 0-based ``body``.
 
     float32: one pass, 4 elements per block.  float64 (``TWO_PASS_F64``
@@ -251,7 +251,7 @@ def _fill_blocks(kind, body, block, key, params):  # type: ignore[no-untyped-def
 
 
 @inline_ir
-def fill_range(kind, out, key, start, params):  # type: ignore[no-untyped-def]
+def fill_range(kind, out, key, start, params):
     """Serially fill ``out`` (0-based view) with stream positions ``start ...``."""
     n = out.size
     if n == 0:
@@ -279,7 +279,7 @@ def fill_range(kind, out, key, start, params):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _fill(kind, out, key, offset, params):  # type: ignore[no-untyped-def]
+def _fill(kind, out, key, offset, params):
     n = out.size
     if n < SERIAL_BELOW[kind]:
         fill_range(kind, out, key, offset, params)
@@ -292,43 +292,43 @@ def _fill(kind, out, key, offset, params):  # type: ignore[no-untyped-def]
 
 
 @parallel
-def fill_uniform(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_uniform(out, key, offset, params):
     """Uniform on ``[low, high)``: ``params = (low, high - low, nextafter(high, low))``."""
     _fill(UNIFORM, out, key, offset, params)
 
 
 @parallel
-def fill_symmetric(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_symmetric(out, key, offset, params):
     """Uniform on ``(-bound, bound)``, mean exactly 0: ``params = (bound, nextafter(bound, 0))``."""
     _fill(SYMMETRIC, out, key, offset, params)
 
 
 @parallel
-def fill_normal(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_normal(out, key, offset, params):
     """Normal: ``params = (mean, std)``."""
     _fill(NORMAL, out, key, offset, params)
 
 
 @parallel
-def fill_truncated_normal_central(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_truncated_normal_central(out, key, offset, params):
     """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
     _fill(TRUNCATED_CENTRAL, out, key, offset, params)
 
 
 @parallel
-def fill_truncated_normal(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_truncated_normal(out, key, offset, params):
     """Truncated normal by the float64 inverse CDF with tail branches."""
     _fill(TRUNCATED, out, key, offset, params)
 
 
 @parallel
-def fill_bits(out, key, offset, params):  # type: ignore[no-untyped-def]
+def fill_bits(out, key, offset, params):
     """The raw Philox words: ``out`` is uint32 and ``params`` is ``()``."""
     _fill(BITS, out, key, offset, params)
 
 
 @parallel
-def fill_constant(out, value):  # type: ignore[no-untyped-def]
+def fill_constant(out, value):
     """Write ``value`` everywhere: the memory-bandwidth limit that fills are measured against."""
     n = out.size
     nchunks = (n + CHUNK - 1) // CHUNK

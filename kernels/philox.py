@@ -50,14 +50,14 @@ _SHIFT32 = np.uint64(32)
 
 
 @inline_ir
-def mulhilo32(a, b):  # type: ignore[no-untyped-def]
+def mulhilo32(a, b):
     """High and low 32-bit halves of the 64-bit product ``a * b``."""
     product = np.uint64(a) * np.uint64(b)
     return np.uint32(product >> _SHIFT32), np.uint32(product & _LO32)
 
 
 @inline_ir
-def philox4x32_10(c0, c1, c2, c3, k0, k1):  # type: ignore[no-untyped-def]
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """Ten Philox rounds; all arguments and results are ``np.uint32``."""
     for _ in range(ROUNDS):
         hi0, lo0 = mulhilo32(PHILOX_M0, c0)
@@ -69,7 +69,7 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def block_words(block, key):  # type: ignore[no-untyped-def]
+def block_words(block, key):
     """The four words of Philox block ``block`` (int) for ``key = (k0, k1, stream)``."""
     j = np.uint64(block)
     return philox4x32_10(
@@ -78,7 +78,7 @@ def block_words(block, key):  # type: ignore[no-untyped-def]
 
 
 @jit
-def philox_block(counter, key):  # type: ignore[no-untyped-def]
+def philox_block(counter, key):
     """Philox4x32-10 of one counter (4 x uint32 array) under ``key`` (2 x uint32 array)."""
     out = np.empty(4, np.uint32)
     out[0], out[1], out[2], out[3] = philox4x32_10(

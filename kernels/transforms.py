@@ -80,7 +80,7 @@ _MANT_F64 = np.int64(52)
 
 
 @inline_ir
-def horner(coeffs, z):  # type: ignore[no-untyped-def]
+def horner(coeffs, z):
     """``coeffs[0] + z * (coeffs[1] + z * (...))``, evaluated from the top."""
     acc = coeffs[len(coeffs) - 1]
     for i in range(len(coeffs) - 2, -1, -1):
@@ -89,7 +89,7 @@ def horner(coeffs, z):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def clenshaw(coeffs, tau):  # type: ignore[no-untyped-def]
+def clenshaw(coeffs, tau):
     """Chebyshev series ``sum_k coeffs[k] T_k(tau)`` by Clenshaw's recurrence."""
     two_tau = tau + tau
     b1 = coeffs[0] - coeffs[0]  # a zero of the coefficients' dtype
@@ -103,7 +103,7 @@ def clenshaw(coeffs, tau):  # type: ignore[no-untyped-def]
 
 # --- log ---------------------------------------------------------------------
 @inline_ir
-def log_f32(x):  # type: ignore[no-untyped-def]
+def log_f32(x):
     """Natural log of a positive, normal float32."""
     ix = np.int64(f32_as_i32(x))
     e = (ix - SQRT_HALF_BITS_F32) >> _MANT_F32
@@ -116,7 +116,7 @@ def log_f32(x):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def log_f64(x):  # type: ignore[no-untyped-def]
+def log_f64(x):
     """Natural log of a positive, normal float64."""
     ix = f64_as_i64(x)
     e = (ix - SQRT_HALF_BITS_F64) >> _MANT_F64
@@ -130,7 +130,7 @@ def log_f64(x):  # type: ignore[no-untyped-def]
 
 # --- sincos of a fraction of a turn ------------------------------------------
 @inline_ir
-def _rotate_f32(c, s, q):  # type: ignore[no-untyped-def]
+def _rotate_f32(c, s, q):
     """(cos, sin) of ``q * pi / 2 + theta`` from ``c = cos theta, s = sin theta``.
 
     Branch-free and exact: one of the two products is exactly zero, and a
@@ -145,7 +145,7 @@ def _rotate_f32(c, s, q):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def _rotate_f64(c, s, q):  # type: ignore[no-untyped-def]
+def _rotate_f64(c, s, q):
     """float64 twin of ``_rotate_f32``."""
     swap = np.float64(q & 1)
     keep = ONE_F64 - swap
@@ -155,7 +155,7 @@ def _rotate_f64(c, s, q):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def sincos_turn_f32(k):  # type: ignore[no-untyped-def]
+def sincos_turn_f32(k):
     """``(cos, sin)(2 pi k / 2**24)`` for an int64 ``k`` in ``[0, 2**24)``."""
     qr = (k + (1 << 21)) >> 22
     theta = np.float32(np.int32(k - (qr << 22))) * TURN_F32
@@ -168,7 +168,7 @@ def sincos_turn_f32(k):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def sincos_turn_f64(k):  # type: ignore[no-untyped-def]
+def sincos_turn_f64(k):
     """``(cos, sin)(2 pi k / 2**53)`` for an int64 ``k`` in ``[0, 2**53)``."""
     qr = (k + (1 << 50)) >> 51
     theta = np.float64(k - (qr << 51)) * TURN_F64
@@ -194,12 +194,12 @@ W_MAX_F64 = float(_erf.TAIL5_F64_HI) ** 2
 
 
 @inline_ir
-def _chebyshev_on(coeffs, t, lo, hi):  # type: ignore[no-untyped-def]
+def _chebyshev_on(coeffs, t, lo, hi):
     return clenshaw(coeffs, (t + t - (hi + lo)) / (hi - lo))
 
 
 @inline_ir
-def ndtri_central_f32(p):  # type: ignore[no-untyped-def]
+def ndtri_central_f32(p):
     """Phi^{-1}(p) in float32 for ``-log(4 p (1 - p)) < 5`` (``|result| < 2.7``)."""
     w = -log_f32(FOUR_F32 * p * (ONE_F32 - p))
     f = clenshaw(CENTRAL_F32, w * CENTRAL_F32_SCALE - CENTRAL_F32_SHIFT)
@@ -207,7 +207,7 @@ def ndtri_central_f32(p):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def ndtri_central_f64(p):  # type: ignore[no-untyped-def]
+def ndtri_central_f64(p):
     """Phi^{-1}(p) in float64 for ``-log(4 p (1 - p)) < 6.25`` (``|result| < 3.1``)."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
     f = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
@@ -215,7 +215,7 @@ def ndtri_central_f64(p):  # type: ignore[no-untyped-def]
 
 
 @device
-def ndtri_f64(p):  # type: ignore[no-untyped-def]
+def ndtri_f64(p):
     """Phi^{-1}(p) in float64 for ``-log(4 p (1 - p)) <= 756.25``."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
     if w < _erf.CENTRAL_F64_HI:
@@ -237,7 +237,7 @@ def ndtri_f64(p):  # type: ignore[no-untyped-def]
 
 # --- Box-Muller ----------------------------------------------------------------
 @inline_ir
-def box_muller_f32(u_pos, k_turn):  # type: ignore[no-untyped-def]
+def box_muller_f32(u_pos, k_turn):
     """Two independent N(0, 1) float32 from ``u_pos`` in (0, 1] and a 24-bit turn."""
     r = np.sqrt(-TWO_F32 * log_f32(u_pos))
     c, s = sincos_turn_f32(k_turn)
@@ -245,7 +245,7 @@ def box_muller_f32(u_pos, k_turn):  # type: ignore[no-untyped-def]
 
 
 @inline_ir
-def box_muller_f64(u_pos, k_turn):  # type: ignore[no-untyped-def]
+def box_muller_f64(u_pos, k_turn):
     """Two independent N(0, 1) float64 from ``u_pos`` in (0, 1] and a 53-bit turn."""
     r = np.sqrt(-TWO_F64 * log_f64(u_pos))
     c, s = sincos_turn_f64(k_turn)

@@ -287,6 +287,18 @@ def get_threads() -> int:
     return int(numba.get_num_threads())
 
 
+def _numba_config() -> Any:
+    """``numba.config``, whose attributes are set from the environment at import, out of a type checker's sight."""
+    import numba.core.config
+
+    return numba.core.config
+
+
+def _max_threads() -> int:
+    """The size of Numba's thread pool: ``NUMBA_NUM_THREADS``, by default the number of CPUs."""
+    return int(_numba_config().NUMBA_NUM_THREADS)
+
+
 @contextlib.contextmanager
 def threads(count: int | None) -> Iterator[int]:
     """Run the block with ``numba.set_num_threads(count)`` (``None``: unchanged), then restore."""
@@ -296,8 +308,9 @@ def threads(count: int | None) -> Iterator[int]:
     if count is None:
         yield previous
         return
-    if not 1 <= count <= numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {count}")
+    limit = _max_threads()
+    if not 1 <= count <= limit:
+        raise ValueError(f"threads must be between 1 and {limit}, got {count}")
     numba.set_num_threads(count)
     try:
         yield count
@@ -396,7 +409,7 @@ def measure_scaling(case: Case, *, repeats: int = DEFAULT_REPEATS, max_threads: 
     """Interleave the xinit-bench fill of ``case`` on 1 thread and on ``max_threads`` (default: all)."""
     import numba
 
-    count = int(numba.config.NUMBA_NUM_THREADS if max_threads is None else max_threads)
+    count = _max_threads() if max_threads is None else int(max_threads)
     buf = allocate(case)
     call = xinit_call(case, buf)
 
@@ -589,9 +602,8 @@ def cpu_key() -> str:
     are only comparable between machines with the same key.
     """
     import llvmlite.binding as llvm
-    import numba
 
-    name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    name = _numba_config().CPU_NAME or llvm.get_host_cpu_name()
     features = llvm.get_host_cpu_features()
     level = "base"
     for flag, label in (
@@ -621,7 +633,7 @@ def environment() -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an uninstalled source tree has no metadata
         xinit_version = "unknown"
     try:
-        layer = str(numba.threading_layer())
+        layer = str(numba.threading_layer())  # type: ignore[attr-defined]  # public, but not in numba's __all__
     except ValueError:
         layer = "not initialised"
     return {

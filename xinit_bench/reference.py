@@ -16,7 +16,7 @@ Two families, both pure NumPy:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -220,7 +220,8 @@ def log_f32(x: NDArray[np.float32]) -> NDArray[np.float32]:
     c = [F32(1.0 / n) for n in (3, 5, 7, 9)]
     two_s = F32(2) * s
     series = z * (c[0] + z * (c[1] + z * (c[2] + z * c[3])))
-    return e.astype(F32) * F32(math.log(2.0)) + (two_s + two_s * series)
+    out: NDArray[np.float32] = e.astype(F32) * F32(math.log(2.0)) + (two_s + two_s * series)
+    return out
 
 
 def _horner(coeffs: Sequence[float], z: NDArray[Any]) -> NDArray[Any]:
@@ -239,7 +240,9 @@ def log_f64(x: NDArray[np.float64]) -> NDArray[np.float64]:
     two_s = 2.0 * s
     fe = e.astype(F64)
     series = _horner([1.0 / n for n in range(3, 23, 2)], z)
-    return fe * F64(6.93147180369123816490e-01) + (two_s + (two_s * (z * series) + fe * F64(1.90821492927058770002e-10)))
+    out: NDArray[np.float64] = fe * F64(6.93147180369123816490e-01) + (
+        two_s + (two_s * (z * series) + fe * F64(1.90821492927058770002e-10)))
+    return out
 
 
 def _rotate(c: NDArray[Any], s: NDArray[Any], q: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -271,7 +274,7 @@ def sincos_turn_f64(k: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[
     return _rotate(c, s, qr & 3)
 
 
-def _clenshaw(coeffs: Sequence[float], tau: NDArray[Any]) -> NDArray[Any]:
+def _clenshaw(coeffs: Sequence[float | np.floating[Any]], tau: NDArray[Any]) -> NDArray[Any]:
     two_tau = tau + tau
     b1 = np.zeros_like(tau)
     b2 = np.zeros_like(tau)
@@ -279,7 +282,8 @@ def _clenshaw(coeffs: Sequence[float], tau: NDArray[Any]) -> NDArray[Any]:
         b0 = c + two_tau * b1 - b2
         b2 = b1
         b1 = b0
-    return coeffs[0] + tau * b1 - b2
+    acc: NDArray[Any] = coeffs[0] + tau * b1 - b2
+    return acc
 
 
 def _cheb_on(coeffs: Sequence[float], t: NDArray[Any], lo: float, hi: float) -> NDArray[Any]:
@@ -304,16 +308,19 @@ def ndtri_f64(p: NDArray[np.float64], central_only: bool = False) -> NDArray[np.
             sel = (w >= _erf.CENTRAL_F64_HI) & (t >= (lo if i > 1 else 0.0)) & ((t < hi) if i < 5 else True)
             if sel.any():
                 f[sel] = _cheb_on(getattr(_erf, f"TAIL{i}_F64"), t[sel], lo, hi)
-    return math.sqrt(2.0) * f * (2.0 * p - 1.0)
+    x: NDArray[np.float64] = math.sqrt(2.0) * f * (2.0 * p - 1.0)
+    return x
 
 
 def _clip(x: NDArray[Any], lo: Any, hi: Any) -> NDArray[Any]:
-    return np.maximum(np.minimum(x, hi), lo)
+    clipped: NDArray[Any] = np.maximum(np.minimum(x, hi), lo)
+    return clipped
 
 
 def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[Any]) -> list[NDArray[Any]]:
     """The per-block values (4 for float32, 2 for float64) of ``kind``; ``w`` is ``(4, n)``."""
     f32 = dtype == np.float32
+    u: list[NDArray[Any]]
     if kind == "uniform":
         u = [_i2f32(_top24(x)) * _M24 for x in w] if f32 else [_bits53(w[0], w[1]).astype(F64) * _M53, _bits53(w[2], w[3]).astype(F64) * _M53]
         return [np.minimum(p[0] + p[1] * x, p[2]) for x in u]
@@ -324,6 +331,9 @@ def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[
             v = [(2 * _bits53(w[i], w[i + 1]) + 1 - (1 << 53)).astype(F64) * _M53 for i in (0, 2)]
         return [_clip(p[0] * x, -p[1], p[1]) for x in v]
     if kind == "normal":
+        r: NDArray[Any]  # float32 or float64, by branch
+        c: NDArray[Any]
+        s: NDArray[Any]
         if f32:
             out: list[NDArray[Any]] = []
             for i in (0, 2):
@@ -359,7 +369,7 @@ def philox_fill(kind: str, n: int, key: Sequence[int], stream: int, offset: int,
     e = 4 if dt == np.float32 else 2
     first, last = offset // e, (offset + n + e - 1) // e
     w = _blocks(first, last - first, key, stream)
-    ptype = F64 if kind == "truncated" else dt.type
+    ptype: Callable[[float], np.generic] = F64 if kind == "truncated" else dt.type
     vals = _values(kind, dt, w, [ptype(v) for v in params])
     flat = np.stack(vals).T.reshape(-1)
     return flat[offset - e * first: offset - e * first + n]
