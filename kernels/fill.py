@@ -25,9 +25,14 @@ entry point              params                             element
 ``fill_constant``        ``value``                          the memory-bandwidth reference
 =======================  =================================  ==========================
 
-``fill_truncated_normal`` uses the branch-free central inverse CDF when
-``p0 + dp u`` stays inside it (``central`` kind, chosen by the caller), else
-the float64 inverse CDF with branches.
+``fill_truncated_normal`` computes the inverse CDF in float64 with a branch
+per tail series.  Two branch-free variants, chosen by the caller from the
+largest ``w = -log(4 p (1 - p))`` the grid of ``u`` can reach, are faster:
+``fill_truncated_normal_central`` (``w < 5`` in float32, ``< 6.25`` in
+float64; its own float32 maths and params in ``out``'s dtype) and
+``fill_truncated_normal_tail`` (``w < 16`` for float32 output, ``< 36`` for
+float64 -- e.g. torch's ``trunc_normal_(std=0.02)``, which cuts at +-100
+sigma).  The tail variant gives the same bits as ``fill_truncated_normal``.
 
 Execution: outputs of fewer than ``SERIAL_BELOW[kind]`` elements run on the
 calling thread (a ``prange`` launch costs 2-12 us); larger ones are cut into
@@ -52,12 +57,13 @@ NORMAL = 2
 TRUNCATED_CENTRAL = 3
 TRUNCATED = 4
 BITS = 5
+TRUNCATED_TAIL = 6
 
 #: Elements per chunk of the parallel loop (a multiple of 4).
 CHUNK = 1 << 16
 #: Below this many elements a fill runs serially (DESIGN.md: 8-16 K for
 #: uniform, about 4 K for the transcendental transforms).
-SERIAL_BELOW = (16384, 16384, 4096, 4096, 2048, 16384)
+SERIAL_BELOW = (16384, 16384, 4096, 4096, 2048, 16384, 2048)
 
 
 # --- the per-block transforms, one per (kind, dtype) --------------------------
@@ -161,6 +167,34 @@ def _trunc_f64(w0, w1, w2, w3, p):
     return _trunc_f64_one(w0, w1, p), _trunc_f64_one(w2, w3, p)
 
 
+@inline_ir
+def _trunc_tail_f32_one(w, p):
+    # As _trunc_f32_one: float64 maths, one rounding.  The float32 grid keeps
+    # w below 16 whenever the caller picks this kind.
+    u = np.float64(cv.unit_open_f32(w))
+    x = tf.ndtri_f64_tail1(p[0] + p[1] * u)
+    return np.float32(_clip(p[2] + p[3] * x, p[4], p[5]))
+
+
+def _trunc_tail_f32(w0, w1, w2, w3, p):
+    return (
+        _trunc_tail_f32_one(w0, p),
+        _trunc_tail_f32_one(w1, p),
+        _trunc_tail_f32_one(w2, p),
+        _trunc_tail_f32_one(w3, p),
+    )
+
+
+@inline_ir
+def _trunc_tail_f64_one(wa, wb, p):
+    x = tf.ndtri_f64_tail2(p[0] + p[1] * cv.unit_open_f64(wa, wb))
+    return _clip(p[2] + p[3] * x, p[4], p[5])
+
+
+def _trunc_tail_f64(w0, w1, w2, w3, p):
+    return _trunc_tail_f64_one(w0, w1, p), _trunc_tail_f64_one(w2, w3, p)
+
+
 def _bits_u32(w0, w1, w2, w3, p):
     return w0, w1, w2, w3
 
@@ -179,6 +213,8 @@ _BLOCK_TRANSFORMS = {
     (TRUNCATED, types.float32): _trunc_f32,
     (TRUNCATED, types.float64): _trunc_f64,
     (BITS, types.uint32): _bits_u32,
+    (TRUNCATED_TAIL, types.float32): _trunc_tail_f32,
+    (TRUNCATED_TAIL, types.float64): _trunc_tail_f64,
 }
 
 
@@ -213,7 +249,7 @@ TILE_BLOCKS = 256
 #: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
 #: on 64M elements); for normal and truncated normal the second pass's heavy
 #: float64 maths dominates and one pass was faster (measured).
-TWO_PASS_F64 = (True, True, False, False, False, False)
+TWO_PASS_F64 = (True, True, False, False, False, False, False)
 
 
 @inline_ir
@@ -313,6 +349,12 @@ def fill_normal(out, key, offset, params):
 def fill_truncated_normal_central(out, key, offset, params):
     """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
     _fill(TRUNCATED_CENTRAL, out, key, offset, params)
+
+
+@parallel
+def fill_truncated_normal_tail(out, key, offset, params):
+    """``fill_truncated_normal`` without branches, for grids that keep ``w`` below 16 (float32) or 36 (float64)."""
+    _fill(TRUNCATED_TAIL, out, key, offset, params)
 
 
 @parallel

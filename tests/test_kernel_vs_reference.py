@@ -10,6 +10,7 @@ accuracy of the transforms themselves is checked against libm and SciPy.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +34,8 @@ def _params(kind: str, dt: type) -> tuple:
         "truncated_central": tuple(f(v) for v in (special.ndtr(-2), special.ndtr(2) - special.ndtr(-2), 0.0, 1.0, -2.0, 2.0)),
         # deep tails: p down to ~1e-16, w up to ~36, all five tail branches of the float64 inverse CDF
         "truncated": (0.0, float(special.ndtr(-1.0)), 0.0, 1.0, -40.0, -1.0),
+        # torch's trunc_normal_(std=0.02): +-100 sigma, so the grid reaches w = 15.2 (float32) / 35.3 (float64)
+        "truncated_tail": (0.0, 1.0, 0.0, 0.02, -2.0, 2.0),
     }[kind]
 
 
@@ -42,7 +45,10 @@ KERNELS = {
     "normal": K.fill_normal,
     "truncated_central": K.fill_truncated_normal_central,
     "truncated": K.fill_truncated_normal,
+    "truncated_tail": K.fill_truncated_normal_tail,
 }
+#: The reference computes both float64 inverse-CDF kernels with one function.
+REFERENCE_KIND = {"truncated_tail": "truncated"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -54,7 +60,7 @@ def test_kernel_equals_reference_bitwise(kind: str, dtype: type, offset: int) ->
     out = np.full(n, np.nan, dtype)
     compile_quietly(KERNELS[kind], out, KEY, offset, params)
     KERNELS[kind](out, KEY, offset, params)
-    expected = reference.philox_fill(kind, n, (int(KEY[0]), int(KEY[1])), int(KEY[2]), offset, params, dtype)
+    expected = reference.philox_fill(REFERENCE_KIND.get(kind, kind), n, (int(KEY[0]), int(KEY[1])), int(KEY[2]), offset, params, dtype)
     assert out.dtype == expected.dtype
     assert np.array_equal(out.view(np.uint8), expected.view(np.uint8))
 
@@ -110,6 +116,59 @@ def test_ndtri_central_f32_accuracy() -> None:
     # error relative to |x| plus the conditioning of p itself (dx = dp / phi(x))
     slack = 8 * np.finfo(np.float32).eps * (np.abs(exact) + np.abs(p.astype(np.float64)) / (special.ndtr(-np.abs(exact)) + np.exp(-exact**2 / 2) / math.sqrt(2 * math.pi)))
     assert np.all(np.abs(got - exact) <= slack)
+
+
+def _ndtri_f64_variants() -> Any:
+    """A test-only kernel that maps p through ndtri_f64 and its two branch-free forms."""
+    import numba
+
+    from xinit_bench.kernels import transforms as tf
+
+    @numba.njit
+    def run(p, out):
+        for i in range(p.size):
+            out[0, i] = tf.ndtri_f64(p[i])
+            out[1, i] = tf.ndtri_f64_tail1(p[i])
+            out[2, i] = tf.ndtri_f64_tail2(p[i])
+
+    return run
+
+
+@pytest.mark.parametrize("variant,w_bound", [(1, 16.0), (2, 36.0)])
+def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: float) -> None:
+    # Both tails, densest near the series boundaries w = 6.25, 16 and 36, up to
+    # each form's documented bound (the planner keeps a 0.05 margin below it).
+    from xinit_bench.kernels import transforms as tf
+
+    assert w_bound == (tf.W_TAIL1_F64 if variant == 1 else tf.W_TAIL2_F64)
+    p_min = math.exp(-(w_bound - 0.05)) / 4
+    lower = np.geomspace(p_min, 0.5, 300_001)
+    p = np.concatenate([lower, 1 - lower[lower > 1e-15]])
+    w = -np.log(4 * p * (1 - p))
+    assert w.max() > w_bound - 0.06 and (w > 6.25).sum() > 1000  # the grid does reach every series used
+    out = np.empty((3, p.size))
+    run = _ndtri_f64_variants()
+    compile_quietly(run, p, out)
+    run(p, out)
+    assert np.array_equal(out[variant].view(np.uint64), out[0].view(np.uint64))
+    assert np.array_equal(out[0], reference.ndtri_f64(p))
+
+
+@pytest.mark.parametrize("dtype,a,b,expected", [
+    (np.float32, -2.0, 2.0, "fill_truncated_normal_central"),
+    (np.float32, -3.0, 3.0, "fill_truncated_normal_tail"),
+    (np.float32, -100.0, 100.0, "fill_truncated_normal_tail"),  # torch's std=0.02, absolute +-2
+    (np.float32, -12.0, -3.0, "fill_truncated_normal"),  # p down to ~1e-10: w = 22
+    (np.float64, -3.0, 3.0, "fill_truncated_normal_central"),  # float64 central reaches |x| = 3.3
+    (np.float64, -4.0, 4.0, "fill_truncated_normal_tail"),
+    (np.float64, -100.0, 100.0, "fill_truncated_normal_tail"),
+    (np.float64, -40.0, -1.0, "fill_truncated_normal"),
+])
+def test_truncated_plan_picks_the_fastest_exact_kernel(dtype: type, a: float, b: float, expected: str) -> None:
+    from xinit_bench.init import _truncated_plan
+
+    kernel, _ = _truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
+    assert kernel is getattr(K, expected)
 
 
 def test_ndtri_f64_accuracy_all_branches() -> None:

@@ -103,8 +103,11 @@ def _truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     The interval is reflected to the side of the lower tail when ``a + b > 0``,
     because ``p`` is represented most precisely near 0.  The branch-free
     central kernel is used when every ``p`` on the kernel's uniform grid keeps
-    ``w = -log(4 p (1 - p))`` inside its range; otherwise the float64 kernel
-    with tail branches.
+    ``w = -log(4 p (1 - p))`` inside its range.  Otherwise the float64 inverse
+    CDF: branch-free over the first tail series when the grid keeps ``w`` below
+    16 (float32) or 36 (float64), as for torch's ``trunc_normal_(std=0.02)``
+    at +-100 sigma, else with a branch per tail series.  Those two give the
+    same bits (``tests/test_kernel_vs_reference.py``); only speed differs.
     """
     reflect = a + b > 0
     lo, hi = (-b, -a) if reflect else (a, b)
@@ -119,7 +122,9 @@ def _truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     bounds = (mean + std * a, mean + std * b)
 
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
-        bits, w_central = (24, _tf.W_CENTRAL_F32) if dt == np.float32 else (53, _tf.W_CENTRAL_F64)
+        f32 = dt == np.float32
+        bits, w_central = (24, _tf.W_CENTRAL_F32) if f32 else (53, _tf.W_CENTRAL_F64)
+        w_tail = _tf.W_TAIL1_F64 if f32 else _tf.W_TAIL2_F64
         edge = 2.0**-bits
         p_ends = (p0 + dp * edge, p0 + dp * (1 - edge))
         w_max = max(-math.log(4 * p * (1 - p)) for p in p_ends)
@@ -127,7 +132,9 @@ def _truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         if w_max < w_central - 0.05:
             return _k.fill_truncated_normal_central, tuple(f(v) for v in (p0, dp, mean, scale) + bounds)
         lo_b, hi_b = (float(f(v)) for v in bounds)
-        return _k.fill_truncated_normal, (p0, dp, float(mean), float(scale), lo_b, hi_b)
+        # The 0.05 margins cover the rounding of w inside the kernels (~1e-15 relative).
+        kernel = _k.fill_truncated_normal_tail if w_max < w_tail - 0.05 else _k.fill_truncated_normal
+        return kernel, (p0, dp, float(mean), float(scale), lo_b, hi_b)
 
     return plan
 
