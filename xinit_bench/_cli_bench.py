@@ -36,7 +36,12 @@ def register(subparsers: Any) -> None:
         default=bench.DEFAULT_SIZES,
         help="comma-separated element counts, e.g. 1K,1M,64M (default: 1K,64K,1M,16M,64M)",
     )
-    p.add_argument("--schemes", type=_choices(bench.SCHEMES), default=bench.SCHEMES, help="comma-separated schemes")
+    p.add_argument(
+        "--schemes",
+        type=_choices(bench.ALL_SCHEMES),
+        default=bench.SCHEMES,
+        help=f"comma-separated schemes (default: {','.join(bench.SCHEMES)}; also {','.join(bench.EXTRA_SCHEMES)})",
+    )
     p.add_argument("--dtypes", type=_choices(bench.DTYPES), default=bench.DTYPES, help="comma-separated dtypes")
     p.add_argument("--repeats", type=int, default=bench.DEFAULT_REPEATS, help="interleaved runs per figure (>= 5)")
     p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
