@@ -53,3 +53,8 @@ MEMORY_SIZE = 1 << 22
 
 #: Output shape of the cold-start call.
 COLD_SHAPE = (256, 256)
+
+#: torch.nn.init.trunc_normal_'s defaults as ViT/GPT-style code calls them:
+#: std 0.02 and the absolute cut a=-2, b=2, i.e. +-100 std.
+TORCH_TRUNC_STD = 0.02
+TORCH_TRUNC_BOUND = 2.0
