@@ -247,13 +247,17 @@ def ndtri_f64(p):
 # 0, ``sqrt(w)`` may be NaN from a -0 or a rounding below zero; it is never
 # selected there.)
 @inline_ir
+def _central_or_tail1(w, t):
+    f0 = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+    f1 = _chebyshev_on(TAILS_F64[0], t, _erf.TAIL1_F64_LO, _erf.TAIL1_F64_HI)
+    return f0 if w < _erf.CENTRAL_F64_HI else f1
+
+
+@inline_ir
 def ndtri_f64_tail1(p):
     """``ndtri_f64(p)`` for ``-log(4 p (1 - p)) < 16`` (``|result| < 5.4``), branch-free."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
-    t = np.sqrt(w)
-    f0 = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
-    f1 = _chebyshev_on(TAILS_F64[0], t, _erf.TAIL1_F64_LO, _erf.TAIL1_F64_HI)
-    f = f0 if w < _erf.CENTRAL_F64_HI else f1
+    f = _central_or_tail1(w, np.sqrt(w))
     return SQRT2_F64 * f * (TWO_F64 * p - ONE_F64)
 
 
@@ -262,11 +266,8 @@ def ndtri_f64_tail2(p):
     """``ndtri_f64(p)`` for ``-log(4 p (1 - p)) < 36`` (``|result| < 8.2``), branch-free."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
     t = np.sqrt(w)
-    f0 = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
-    f1 = _chebyshev_on(TAILS_F64[0], t, _erf.TAIL1_F64_LO, _erf.TAIL1_F64_HI)
     f2 = _chebyshev_on(TAILS_F64[1], t, _erf.TAIL2_F64_LO, _erf.TAIL2_F64_HI)
-    f12 = f1 if t < _erf.TAIL2_F64_LO else f2
-    f = f0 if w < _erf.CENTRAL_F64_HI else f12
+    f = f2 if t >= _erf.TAIL2_F64_LO else _central_or_tail1(w, t)
     return SQRT2_F64 * f * (TWO_F64 * p - ONE_F64)
 
 
