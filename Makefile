@@ -44,7 +44,7 @@ gate: $(STAMP) $(KSTAMP)
 gate-stability: $(STAMP) $(KSTAMP)
 	$(BIN)/python benchmarks/gate_stability.py --runs 10
 
-asv: $(STAMP)
+asv: $(STAMP) $(KSTAMP)
 	$(BIN)/asv machine --yes
 	$(BIN)/asv run -E existing --set-commit-hash $$(git rev-parse HEAD)
 

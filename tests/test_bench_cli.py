@@ -50,7 +50,7 @@ def test_wide_scheme_is_torchs_trunc_normal_default() -> None:
     assert "truncated_normal_wide" not in bench.SCHEMES  # not in the default run, nor in the gate's baseline
     case = bench.Case.from_name("truncated_normal_wide-float32-1M")
     assert (case.scheme, case.dtype, case.size) == ("truncated_normal_wide", "float32", 1 << 20)
-    buf = bench.allocate(bench.Case("truncated_normal_wide", "float32", 1 << 16))
+    buf = bench.allocate(case)
     bench.xinit_call(case, buf)()
     assert np.all(np.abs(buf) <= np.float32(2.0))
     # At +-100 sigma the cut removes nothing, so the std is 0.02; for a normal
