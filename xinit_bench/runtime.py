@@ -1,0 +1,99 @@
+"""Numba's thread pool as the library sees it: the one thread-control helper.
+
+The library itself never changes Numba's settings at import or behind a
+caller's back.  Code that must run kernels on a given number of threads (the
+Monte Carlo engine, which shares the cores with OpenBLAS; the benchmarks; the
+gate, which measures on one thread) does it inside :func:`threads`, which
+restores the previous count on exit.  ``numba.set_num_threads`` is
+thread-local, so other Python threads are not affected.
+
+Numba is imported on first use, not when this module is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator
+from typing import Any
+
+
+def _numba_config() -> Any:
+    """``numba.core.config``, whose attributes are set from the environment at import."""
+    import numba.core.config
+
+    return numba.core.config
+
+
+def max_threads() -> int:
+    """The size of Numba's thread pool: ``NUMBA_NUM_THREADS``, by default the number of CPUs."""
+    return int(_numba_config().NUMBA_NUM_THREADS)
+
+
+def get_threads() -> int:
+    """The number of threads the calling thread's parallel kernels use now."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def check_thread_count(name: str, count: object) -> int:
+    """``count`` as an int in ``[1, max_threads()]``.
+
+    Raises
+    ------
+    TypeError
+        If ``count`` is not an integer (a bool is not).
+    ValueError
+        If it is outside ``[1, NUMBA_NUM_THREADS]``.
+    """
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {count!r}")
+    limit = max_threads()
+    if not 1 <= int(count) <= limit:
+        raise ValueError(f"{name} must be between 1 and {limit} (NUMBA_NUM_THREADS), got {count}")
+    return int(count)
+
+
+@contextlib.contextmanager
+def threads(count: int | None) -> Iterator[int]:
+    """Run the block with ``count`` Numba threads (``None``: unchanged), then restore.
+
+    Yields the thread count in force inside the block.
+
+    Examples
+    --------
+    >>> from xinit_bench.runtime import get_threads, threads
+    >>> before = get_threads()
+    >>> with threads(1) as n:
+    ...     n, get_threads()
+    (1, 1)
+    >>> get_threads() == before
+    True
+    """
+    import numba
+
+    previous = int(numba.get_num_threads())
+    if count is None:
+        yield previous
+        return
+    n = check_thread_count("threads", count)
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
+def threading_layer() -> str:
+    """The threading layer Numba chose (``"omp"``, ``"tbb"``, ``"workqueue"``), or ``"not initialised"``.
+
+    Numba picks the layer at the first parallel launch of the process, so this
+    reads ``"not initialised"`` before any parallel fill has run.
+    """
+    import numba
+
+    try:
+        return str(numba.threading_layer())  # type: ignore[attr-defined]  # public, not in numba's __all__
+    except ValueError:
+        return "not initialised"
