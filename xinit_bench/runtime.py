@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,3 +98,19 @@ def threading_layer() -> str:
         return str(numba.threading_layer())  # type: ignore[attr-defined]  # public, not in numba's __all__
     except ValueError:
         return "not initialised"
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations without swapping.
+
+    Linux's ``MemAvailable`` (``/proc/meminfo``), which counts reclaimable page
+    cache; elsewhere the free physical pages reported by ``sysconf``.
+    """
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
