@@ -48,7 +48,13 @@ asv: $(STAMP) $(KSTAMP)
 	$(BIN)/asv machine --yes
 	$(BIN)/asv run -E existing --set-commit-hash $$(git rev-parse HEAD)
 
+# mypy sees the package as it is installed: a tree of symbolic links with
+# kernels/ linked in as xinit_bench/kernels (see [tool.mypy] in pyproject.toml).
+TYPETREE := build/typecheck
 typecheck: $(STAMP)
+	rm -rf $(TYPETREE) && mkdir -p $(TYPETREE)
+	cp -rs $(CURDIR)/xinit_bench $(TYPETREE)/xinit_bench
+	ln -s $(CURDIR)/kernels $(TYPETREE)/xinit_bench/kernels
 	$(BIN)/python -m mypy
 
 clean:

@@ -31,12 +31,18 @@ by the caller (``xinit_bench.propagation.montecarlo``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from numba import prange, types
 from numba.extending import overload
 
 from ._jit import inline_ir, parallel
+
+# Types of the entry points the API calls (Numba ignores annotations; mypy checks the callers).
+FloatArray = NDArray[np.floating[Any]]
+F64Array = NDArray[np.float64]
 
 LINEAR = 0
 RELU = 1
@@ -337,7 +343,7 @@ def _forward(kind, h, bias, a, d, p, part):
 
 
 @parallel
-def forward_linear(h, bias, a, d, p, part):
+def forward_linear(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass of one layer; see the module docstring.
 
     ``h``, ``a``, ``d``: (batch, width) C-contiguous arrays of one float dtype,
@@ -349,61 +355,61 @@ def forward_linear(h, bias, a, d, p, part):
 
 
 @parallel
-def forward_relu(h, bias, a, d, p, part):
+def forward_relu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for ReLU (see :func:`forward_linear`)."""
     _forward(RELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_leaky_relu(h, bias, a, d, p, part):
+def forward_leaky_relu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for leaky ReLU with slope ``p`` (see :func:`forward_linear`)."""
     _forward(LEAKY_RELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_tanh(h, bias, a, d, p, part):
+def forward_tanh(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for tanh (see :func:`forward_linear`)."""
     _forward(TANH, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_sigmoid(h, bias, a, d, p, part):
+def forward_sigmoid(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for the logistic sigmoid (see :func:`forward_linear`)."""
     _forward(SIGMOID, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_elu(h, bias, a, d, p, part):
+def forward_elu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for ELU with alpha ``p`` (see :func:`forward_linear`)."""
     _forward(ELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_selu(h, bias, a, d, p, part):
+def forward_selu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for SELU (see :func:`forward_linear`)."""
     _forward(SELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_gelu(h, bias, a, d, p, part):
+def forward_gelu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for exact (erf) GELU (see :func:`forward_linear`)."""
     _forward(GELU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_silu(h, bias, a, d, p, part):
+def forward_silu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for SiLU (see :func:`forward_linear`)."""
     _forward(SILU, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_softplus(h, bias, a, d, p, part):
+def forward_softplus(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for softplus (see :func:`forward_linear`)."""
     _forward(SOFTPLUS, h, bias, a, d, p, part)
 
 
 @parallel
-def forward_mish(h, bias, a, d, p, part):
+def forward_mish(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for Mish (see :func:`forward_linear`)."""
     _forward(MISH, h, bias, a, d, p, part)
 
@@ -433,7 +439,7 @@ def _backward_row(d, da, out):
 
 
 @parallel
-def backward(d, da, part):
+def backward(d: FloatArray, da: FloatArray, part: F64Array) -> None:
     """``d <- d * da`` (the gradient w.r.t. the pre-activations), in place.
 
     ``d`` holds ``phi'(h)`` on entry; ``da`` is the gradient w.r.t. the
@@ -445,7 +451,7 @@ def backward(d, da, part):
 
 
 @parallel
-def rows_sumsq(g, part):
+def rows_sumsq(g: FloatArray, part: F64Array) -> None:
     """Per-row sums of ``g ** 2`` (a 2-d C-contiguous array) into ``part`` (rows,) float64."""
     for r in prange(g.shape[0]):
         part[r] = row_sumsq(g[r])

@@ -42,7 +42,10 @@ calling thread (a ``prange`` launch costs 2-12 us); larger ones are cut into
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 from numba import prange, types
 from numba.extending import overload
 
@@ -370,7 +373,7 @@ def fill_bits(out, key, offset, params):
 
 
 @parallel
-def fill_constant(out, value):
+def fill_constant(out: NDArray[Any], value: Any) -> None:
     """Write ``value`` everywhere: the memory-bandwidth limit that fills are measured against."""
     n = out.size
     nchunks = (n + CHUNK - 1) // CHUNK
