@@ -7,7 +7,7 @@
   which keeps exception paths out of the vectorised loops.
 * **No ``fastmath``.**  It allows LLVM to contract ``a * b + c`` into a fused
   multiply-add, and then the bits differ between CPUs with and without FMA,
-  breaking the reproducibility contract (DESIGN.md).
+  breaking the reproducibility contract (docs/design.md, "The random stream").
 
 Cache caveat, measured with Numba 0.68: a function whose signature contains a
 NamedTuple, a closure, or a dispatcher argument is never found in the on-disk
@@ -41,16 +41,13 @@ JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "num
 
 
 def jit(fn: F) -> F:
-    """Compile ``fn`` as a serial kernel with the project's options."""
-    return numba.njit(**JIT_OPTIONS)(fn)  # type: ignore[no-any-return]
+    """Compile ``fn`` as a serial kernel with the project's options.
 
-
-def device(fn: F) -> F:
-    """Compile ``fn`` as a device function called from other kernels.
-
-    It is an ordinary ``njit`` function; LLVM inlines it into the caller's
-    loop, where it vectorises.  (Numba-level ``inline="always"`` on every
-    helper multiplied compile time by ~50 and raised NumbaIRAssumptionWarning.)
+    Also the decorator of helpers that other kernels call: an ordinary
+    ``njit`` function, which LLVM inlines into the caller's loop, where it
+    vectorises.  (Numba-level ``inline="always"`` on every helper multiplied
+    compile time by ~50 and raised NumbaIRAssumptionWarning; ``inline_ir`` is
+    kept for the fill skeleton.)
     """
     return numba.njit(**JIT_OPTIONS)(fn)  # type: ignore[no-any-return]
 

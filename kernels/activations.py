@@ -63,9 +63,6 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 #: Independent accumulators per row (one AVX-512 register of float64).
 LANES = 8
-#: Statistics written by the kernels, in ``part[:, stat, :]`` order.
-FORWARD_STATS = ("pre_sq", "act", "act_sq")
-BACKWARD_STATS = ("grad_act_sq", "grad_pre_sq")
 
 _INV_SQRT2 = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
@@ -349,7 +346,7 @@ def forward_linear(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray
     ``h``, ``a``, ``d``: (batch, width) C-contiguous arrays of one float dtype,
     three distinct buffers; ``bias``: (width,) of that dtype; ``p``: float64
     parameter; ``part``: (batch, 3) float64, overwritten with the per-row sums
-    of ``FORWARD_STATS``.
+    of ``x**2``, ``a`` and ``a**2`` (``x = h + bias``), in that order.
     """
     _forward(LINEAR, h, bias, a, d, p, part)
 
@@ -444,7 +441,7 @@ def backward(d: FloatArray, da: FloatArray, part: F64Array) -> None:
 
     ``d`` holds ``phi'(h)`` on entry; ``da`` is the gradient w.r.t. the
     activations, same shape and dtype.  ``part`` (batch, 2) float64 receives
-    the per-row sums of ``BACKWARD_STATS``.
+    the per-row sums of ``da**2`` and ``delta**2``, in that order.
     """
     for b in prange(d.shape[0]):
         _backward_row(d[b], da[b], part[b])

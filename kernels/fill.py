@@ -1,6 +1,6 @@
 """Parallel fills of a flat output buffer: ``fill_*(out, key, offset, params)``.
 
-Contract (DESIGN.md, "The random stream").  ``out`` is a 1-d C-contiguous
+Contract (docs/design.md, "The random stream").  ``out`` is a 1-d C-contiguous
 float32 or float64 array; ``key = (k0, k1, stream)`` are three ``np.uint32``;
 ``offset`` is the stream position of ``out[0]``; ``params`` is a plain tuple of
 floats of ``out``'s dtype (float64 for ``fill_truncated_normal``).  Element
@@ -14,16 +14,16 @@ validation happens in ``xinit_bench`` before any kernel runs.
 pair uses two) and ``E = 2`` for float64 (two words each; a normal pair uses
 all four).
 
-=======================  =================================  ==========================
-entry point              params                             element
-=======================  =================================  ==========================
-``fill_uniform``         ``(low, width, high_below)``       ``min(low + width u, high_below)``, ``u`` in [0, 1)
-``fill_symmetric``       ``(bound, bound_below)``           ``clip(bound v, +-bound_below)``, ``v`` in (-1, 1)
-``fill_normal``          ``(mean, std)``                    ``mean + std z``, Box-Muller
-``fill_truncated_normal``  ``(p0, dp, mean, scale, lo, hi)``  ``clip(mean + scale Phi^-1(p0 + dp u), lo, hi)``
-``fill_bits``            ``()``                             the raw uint32 word (uint32 ``out``)
-``fill_constant``        ``value``                          the memory-bandwidth reference
-=======================  =================================  ==========================
+==========================  =================================  ===================================================
+entry point                 params                             element
+==========================  =================================  ===================================================
+``fill_uniform``            ``(low, width, high_below)``       ``min(low + width u, high_below)``, ``u`` in [0, 1)
+``fill_symmetric_uniform``  ``(bound, bound_below)``           ``clip(bound v, +-bound_below)``, ``v`` in (-1, 1)
+``fill_normal``             ``(mean, std)``                    ``mean + std z``, Box-Muller
+``fill_truncated_normal``   ``(p0, dp, mean, scale, lo, hi)``  ``clip(mean + scale Phi^-1(p0 + dp u), lo, hi)``
+``fill_bits``               ``()``                             the raw uint32 word (uint32 ``out``)
+``fill_constant``           ``value``                          the memory-bandwidth reference
+==========================  =================================  ===================================================
 
 ``fill_truncated_normal`` computes the inverse CDF in float64 with a branch
 per tail series.  Two branch-free variants, chosen by the caller from the
@@ -37,7 +37,12 @@ sigma).  The tail variant gives the same bits as ``fill_truncated_normal``.
 Execution: outputs of fewer than ``SERIAL_BELOW[kind]`` elements run on the
 calling thread (a ``prange`` launch costs 2-12 us); larger ones are cut into
 ``CHUNK``-element pieces run in ``prange``.  The inner loop writes through a
-0-based slice of whole Philox blocks, which LLVM vectorises (DESIGN.md).
+0-based slice of whole Philox blocks, which LLVM vectorises (docs/design.md,
+"Kernel facts").
+
+Each entry point fills one *kind* (``kinds.py``: the names shared with
+``xinit_bench.reference.philox_fill`` and the rest of the library);
+:data:`FILLS` maps every kind name to its entry point.
 """
 
 from __future__ import annotations
@@ -52,21 +57,34 @@ from numba.extending import overload
 from . import convert as cv
 from . import transforms as tf
 from ._jit import inline_ir, parallel
+from .kinds import (
+    BITS,
+    KINDS,
+    NORMAL,
+    SYMMETRIC_UNIFORM,
+    TRUNCATED_NORMAL,
+    TRUNCATED_NORMAL_CENTRAL,
+    TRUNCATED_NORMAL_TAIL,
+    UNIFORM,
+)
 from .philox import block_words
 
-UNIFORM = 0
-SYMMETRIC = 1
-NORMAL = 2
-TRUNCATED_CENTRAL = 3
-TRUNCATED = 4
-BITS = 5
-TRUNCATED_TAIL = 6
+
+def _by_kind(values):
+    """A tuple indexed by kind number from a ``{kind name: value}`` dict that names every kind."""
+    assert set(values) == set(KINDS)
+    return tuple(values[name] for name, _ in sorted(KINDS.items(), key=lambda item: item[1]))
+
 
 #: Elements per chunk of the parallel loop (a multiple of 4).
 CHUNK = 1 << 16
-#: Below this many elements a fill runs serially (DESIGN.md: 8-16 K for
-#: uniform, about 4 K for the transcendental transforms).
-SERIAL_BELOW = (16384, 16384, 4096, 4096, 2048, 16384, 2048)
+#: Below this many elements a fill runs serially (measured: 8-16 K for
+#: uniform, about 4 K for the transcendental transforms, where a ``prange``
+#: launch's 2-12 us stops dominating; docs/design.md, "Kernel facts").
+SERIAL_BELOW = _by_kind({
+    "uniform": 16384, "symmetric_uniform": 16384, "normal": 4096, "truncated_normal_central": 4096,
+    "truncated_normal": 2048, "bits": 16384, "truncated_normal_tail": 2048,
+})
 
 
 # --- the per-block transforms, one per (kind, dtype) --------------------------
@@ -203,21 +221,22 @@ def _bits_u32(w0, w1, w2, w3, p):
 
 
 #: (kind, output dtype) -> block transform.  Extending xinit-bench with a
-#: distribution means adding a kind, two rows here and an entry point below.
+#: distribution means adding a kind (``kinds.py``), two rows here, an entry
+#: point below and its row of ``FILLS``.
 _BLOCK_TRANSFORMS = {
     (UNIFORM, types.float32): _uniform_f32,
     (UNIFORM, types.float64): _uniform_f64,
-    (SYMMETRIC, types.float32): _symmetric_f32,
-    (SYMMETRIC, types.float64): _symmetric_f64,
+    (SYMMETRIC_UNIFORM, types.float32): _symmetric_f32,
+    (SYMMETRIC_UNIFORM, types.float64): _symmetric_f64,
     (NORMAL, types.float32): _normal_f32,
     (NORMAL, types.float64): _normal_f64,
-    (TRUNCATED_CENTRAL, types.float32): _trunc_central_f32,
-    (TRUNCATED_CENTRAL, types.float64): _trunc_central_f64,
-    (TRUNCATED, types.float32): _trunc_f32,
-    (TRUNCATED, types.float64): _trunc_f64,
+    (TRUNCATED_NORMAL_CENTRAL, types.float32): _trunc_central_f32,
+    (TRUNCATED_NORMAL_CENTRAL, types.float64): _trunc_central_f64,
+    (TRUNCATED_NORMAL, types.float32): _trunc_f32,
+    (TRUNCATED_NORMAL, types.float64): _trunc_f64,
     (BITS, types.uint32): _bits_u32,
-    (TRUNCATED_TAIL, types.float32): _trunc_tail_f32,
-    (TRUNCATED_TAIL, types.float64): _trunc_tail_f64,
+    (TRUNCATED_NORMAL_TAIL, types.float32): _trunc_tail_f32,
+    (TRUNCATED_NORMAL_TAIL, types.float64): _trunc_tail_f64,
 }
 
 
@@ -252,7 +271,10 @@ TILE_BLOCKS = 256
 #: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
 #: on 64M elements); for normal and truncated normal the second pass's heavy
 #: float64 maths dominates and one pass was faster (measured).
-TWO_PASS_F64 = (True, True, False, False, False, False, False)
+TWO_PASS_F64 = _by_kind({
+    "uniform": True, "symmetric_uniform": True, "normal": False, "truncated_normal_central": False,
+    "truncated_normal": False, "bits": False, "truncated_normal_tail": False,
+})
 
 
 @inline_ir
@@ -337,9 +359,9 @@ def fill_uniform(out, key, offset, params):
 
 
 @parallel
-def fill_symmetric(out, key, offset, params):
+def fill_symmetric_uniform(out, key, offset, params):
     """Uniform on ``(-bound, bound)``, mean exactly 0: ``params = (bound, nextafter(bound, 0))``."""
-    _fill(SYMMETRIC, out, key, offset, params)
+    _fill(SYMMETRIC_UNIFORM, out, key, offset, params)
 
 
 @parallel
@@ -351,25 +373,38 @@ def fill_normal(out, key, offset, params):
 @parallel
 def fill_truncated_normal_central(out, key, offset, params):
     """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
-    _fill(TRUNCATED_CENTRAL, out, key, offset, params)
+    _fill(TRUNCATED_NORMAL_CENTRAL, out, key, offset, params)
 
 
 @parallel
 def fill_truncated_normal_tail(out, key, offset, params):
     """``fill_truncated_normal`` without branches, for grids that keep ``w`` below 16 (float32) or 36 (float64)."""
-    _fill(TRUNCATED_TAIL, out, key, offset, params)
+    _fill(TRUNCATED_NORMAL_TAIL, out, key, offset, params)
 
 
 @parallel
 def fill_truncated_normal(out, key, offset, params):
     """Truncated normal by the float64 inverse CDF with tail branches."""
-    _fill(TRUNCATED, out, key, offset, params)
+    _fill(TRUNCATED_NORMAL, out, key, offset, params)
 
 
 @parallel
 def fill_bits(out, key, offset, params):
     """The raw Philox words: ``out`` is uint32 and ``params`` is ``()``."""
     _fill(BITS, out, key, offset, params)
+
+
+#: kind name -> entry point.
+FILLS = {
+    "uniform": fill_uniform,
+    "symmetric_uniform": fill_symmetric_uniform,
+    "normal": fill_normal,
+    "truncated_normal_central": fill_truncated_normal_central,
+    "truncated_normal": fill_truncated_normal,
+    "bits": fill_bits,
+    "truncated_normal_tail": fill_truncated_normal_tail,
+}
+assert set(FILLS) == set(KINDS)
 
 
 @parallel

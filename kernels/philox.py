@@ -23,9 +23,9 @@ the paper and of Random123.  Known-answer vectors: ``tests/data/``.
 stream ``s``: ``c0 = lo32(j)``, ``c1 = hi32(j)``, ``c2 = s``, ``c3 = 0``
 (``c3`` is reserved for rejection redraws; no sampler uses it today).
 
-Implementation note (DESIGN.md): Numba widens ``uint32 op uint32`` to 64
-bits, so every result is cast back to ``np.uint32``; otherwise LLVM does not
-vectorise the loop.
+Implementation note (docs/design.md, "Kernel facts"): Numba widens
+``uint32 op uint32`` to 64 bits, so every result is cast back to
+``np.uint32``; otherwise LLVM does not vectorise the loop.
 
 References
 ----------

@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from . import erfinv_coefficients as _erf
-from ._jit import device, f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64, inline_ir
+from ._jit import f32_as_i32, f64_as_i64, i32_as_f32, i64_as_f64, inline_ir, jit
 
 # --- float32 constants -------------------------------------------------------
 ONE_F32 = np.float32(1.0)
@@ -186,11 +186,9 @@ CENTRAL_F64 = np.array(_erf.CENTRAL_F64, dtype=np.float64)
 TAILS_F64 = tuple(
     np.array(getattr(_erf, f"TAIL{i}_F64"), dtype=np.float64) for i in range(1, 6)
 )
-TAIL_EDGES_F64 = np.array([getattr(_erf, f"TAIL{i}_F64_LO") for i in range(1, 6)] + [_erf.TAIL5_F64_HI])
-#: Largest |Phi^{-1}(p)| served by the branch-free central paths.
+#: Largest w = -log(4 p (1 - p)) served by the branch-free central paths.
 W_CENTRAL_F32 = float(_erf.CENTRAL_F32_HI)
 W_CENTRAL_F64 = float(_erf.CENTRAL_F64_HI)
-W_MAX_F64 = float(_erf.TAIL5_F64_HI) ** 2
 #: Largest w served by the branch-free ``ndtri_f64_tail1`` / ``ndtri_f64_tail2``.
 W_TAIL1_F64 = float(_erf.TAIL2_F64_LO) ** 2
 W_TAIL2_F64 = float(_erf.TAIL3_F64_LO) ** 2
@@ -217,7 +215,7 @@ def ndtri_central_f64(p):
     return SQRT2_F64 * f * (TWO_F64 * p - ONE_F64)
 
 
-@device
+@jit
 def ndtri_f64(p):
     """Phi^{-1}(p) in float64 for ``-log(4 p (1 - p)) <= 756.25``."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))

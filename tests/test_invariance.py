@@ -42,7 +42,7 @@ def test_one_and_two_threads_give_identical_bits(name: str, dtype: type, restore
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel,params", [
-    (K.fill_symmetric, (0.5, 0.49999997)),
+    (K.fill_symmetric_uniform, (0.5, 0.49999997)),
     (K.fill_normal, (0.0, 1.0)),
 ])
 def test_slice_at_offset_equals_whole_fill(kernel, params, dtype: type) -> None:

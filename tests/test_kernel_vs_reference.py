@@ -29,26 +29,26 @@ def _params(kind: str, dt: type) -> tuple:
     f = dt
     return {
         "uniform": (f(-1.5), f(3.0), np.nextafter(f(1.5), f(-1.5))),
-        "symmetric": (f(0.25), np.nextafter(f(0.25), f(0))),
+        "symmetric_uniform": (f(0.25), np.nextafter(f(0.25), f(0))),
         "normal": (f(0.5), f(2.0)),
-        "truncated_central": tuple(f(v) for v in (special.ndtr(-2), special.ndtr(2) - special.ndtr(-2), 0.0, 1.0, -2.0, 2.0)),
+        "truncated_normal_central": tuple(
+            f(v) for v in (special.ndtr(-2), special.ndtr(2) - special.ndtr(-2), 0.0, 1.0, -2.0, 2.0)
+        ),
         # deep tails: p down to ~1e-16, w up to ~36, all five tail branches of the float64 inverse CDF
-        "truncated": (0.0, float(special.ndtr(-1.0)), 0.0, 1.0, -40.0, -1.0),
+        "truncated_normal": (0.0, float(special.ndtr(-1.0)), 0.0, 1.0, -40.0, -1.0),
         # torch's trunc_normal_(std=0.02): +-100 sigma, so the grid reaches w = 15.2 (float32) / 35.3 (float64)
-        "truncated_tail": (0.0, 1.0, 0.0, 0.02, -2.0, 2.0),
+        "truncated_normal_tail": (0.0, 1.0, 0.0, 0.02, -2.0, 2.0),
     }[kind]
 
 
-KERNELS = {
-    "uniform": K.fill_uniform,
-    "symmetric": K.fill_symmetric,
-    "normal": K.fill_normal,
-    "truncated_central": K.fill_truncated_normal_central,
-    "truncated": K.fill_truncated_normal,
-    "truncated_tail": K.fill_truncated_normal_tail,
-}
-#: The reference computes both float64 inverse-CDF kernels with one function.
-REFERENCE_KIND = {"truncated_tail": "truncated"}
+#: Every float kind of the one vocabulary (kernels/kinds.py), by the name the reference takes too.
+KERNELS = {kind: fill for kind, fill in K.FILLS.items() if kind != "bits"}
+
+
+def test_every_kind_has_an_entry_point_and_the_names_match() -> None:
+    assert list(K.FILLS) == list(K.KINDS)
+    for kind, fill in K.FILLS.items():
+        assert fill.__name__ == f"fill_{kind}"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -60,9 +60,17 @@ def test_kernel_equals_reference_bitwise(kind: str, dtype: type, offset: int) ->
     out = np.full(n, np.nan, dtype)
     compile_quietly(KERNELS[kind], out, KEY, offset, params)
     KERNELS[kind](out, KEY, offset, params)
-    expected = reference.philox_fill(REFERENCE_KIND.get(kind, kind), n, (int(KEY[0]), int(KEY[1])), int(KEY[2]), offset, params, dtype)
+    key = (int(KEY[0]), int(KEY[1]))
+    expected = reference.philox_fill(kind, n, key, int(KEY[2]), offset, params, dtype)
     assert out.dtype == expected.dtype
     assert np.array_equal(out.view(np.uint8), expected.view(np.uint8))
+
+
+def test_reference_refuses_unknown_kinds() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        reference.philox_fill("truncated", 4, (1, 2), 0, 0, (), np.float32)  # the old name
+    with pytest.raises(ValueError, match="kind must be one of"):
+        reference.philox_fill("bits", 4, (1, 2), 0, 0, (), np.float32)
 
 
 def test_raw_bits_equal_reference() -> None:
@@ -165,9 +173,9 @@ def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: flo
     (np.float64, -40.0, -1.0, "fill_truncated_normal"),
 ])
 def test_truncated_plan_picks_the_fastest_exact_kernel(dtype: type, a: float, b: float, expected: str) -> None:
-    from xinit_bench.init import _truncated_plan
+    from xinit_bench.samplers import truncated_plan
 
-    kernel, _ = _truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
+    kernel, _ = truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
     assert kernel is getattr(K, expected)
 
 

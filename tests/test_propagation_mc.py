@@ -111,14 +111,14 @@ def test_bit_identical_on_1_and_2_threads() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"activation": "swish", "depth": 2, "width": 4}, ValueError, "unknown activation"),
-        ({"activation": "relu", "depth": 0, "width": 4}, ValueError, "depth must be >= 1"),
-        ({"activation": "relu", "depth": 2, "width": 0}, ValueError, "width must be >= 1"),
+        ({"activation": "swish", "depth": 2, "width": 4}, ValueError, "activation must be one of"),
+        ({"activation": "relu", "depth": 0, "width": 4}, ValueError, "depth must be an int >= 1, got 0"),
+        ({"activation": "relu", "depth": 2, "width": 0}, ValueError, "width must be an int >= 1, got 0"),
         ({"activation": "relu", "depth": 2, "width": 4, "bias_std": -1.0}, ValueError, "bias_std"),
         ({"activation": "relu", "depth": 2, "width": 4, "widths": [4, 4]}, ValueError, "not both"),
-        ({"activation": "relu", "depth": 2, "width": 4, "batch": 0}, ValueError, "batch must be >= 1"),
-        ({"activation": "relu", "depth": 2, "width": 4, "dtype": np.int32}, ValueError, "float32 or float64"),
-        ({"activation": "relu", "depth": 2, "width": 4, "seed": "x"}, TypeError, "seed must be an integer"),
+        ({"activation": "relu", "depth": 2, "width": 4, "batch": 0}, ValueError, "batch must be an int >= 1, got 0"),
+        ({"activation": "relu", "depth": 2, "width": 4, "dtype": np.int32}, ValueError, "dtype must be one of float32, float64"),
+        ({"activation": "relu", "depth": 2, "width": 4, "seed": "x"}, TypeError, "seed must be an int >= 0, got 'x'"),
     ],
 )
 def test_simulate_rejects_bad_input(kwargs: dict, exc: type, match: str) -> None:  # type: ignore[type-arg]

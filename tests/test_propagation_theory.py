@@ -105,13 +105,13 @@ def test_predict_closed_forms() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"activation": "swish", "depth": 2, "width": 4}, ValueError, "unknown activation 'swish'"),
-        ({"activation": "relu", "depth": 0, "width": 4}, ValueError, "depth must be >= 1"),
-        ({"activation": "relu", "depth": 2, "width": 0}, ValueError, "width must be >= 1"),
-        ({"activation": "relu", "depth": 2.0, "width": 4}, TypeError, "depth must be an integer"),
+        ({"activation": "swish", "depth": 2, "width": 4}, ValueError, "activation must be one of 'linear', .*, got 'swish'"),
+        ({"activation": "relu", "depth": 0, "width": 4}, ValueError, "depth must be an int >= 1, got 0"),
+        ({"activation": "relu", "depth": 2, "width": 0}, ValueError, "width must be an int >= 1, got 0"),
+        ({"activation": "relu", "depth": 2.0, "width": 4}, TypeError, "depth must be an int >= 1, got 2.0"),
         ({"activation": "relu", "depth": 2, "width": 4, "bias_std": -0.1}, ValueError, "bias_std"),
         ({"activation": "relu", "depth": 2, "widths": [4, 4, 4]}, ValueError, "not both"),
-        ({"activation": "relu", "depth": 2, "width": 4, "init": "glorot"}, ValueError, "unknown init"),
+        ({"activation": "relu", "depth": 2, "width": 4, "init": "glorot"}, ValueError, "init must be one of 'xavier_uniform', .*, got 'glorot'"),
         ({"activation": "tanh", "depth": 2, "width": 4, "param": 0.1}, ValueError, "takes no parameter"),
     ],
 )
@@ -121,9 +121,9 @@ def test_predict_rejects_bad_input(kwargs: dict, exc: type, match: str) -> None:
 
 
 def test_critical_gain_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="unknown criterion"):
+    with pytest.raises(ValueError, match="criterion must be one of 'forward', 'backward', 'edge_of_chaos'"):
         critical_gain("relu", "sideways")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="q must be finite and > 0"):
+    with pytest.raises(ValueError, match="q must be a finite real number > 0, got -1.0"):
         critical_gain("relu", "forward", -1.0)
 
 

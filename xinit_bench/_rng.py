@@ -10,7 +10,6 @@ independent draws and ``Generator(s)``'s first draw equals the ``seed=s`` draw.
 
 from __future__ import annotations
 
-import numbers
 import threading
 from functools import lru_cache
 from typing import Any
@@ -20,23 +19,35 @@ from numpy.typing import NDArray
 
 from .kernels import fill as _fill
 from .kernels._jit import compile_quietly
+from .validation import check_int, is_int
 
 Key = tuple[np.uint32, np.uint32]
 STREAMS = 2**32
+#: Largest stream position (exclusive) of :func:`random_bits`' ``offset``.
+OFFSETS = 2**62
 
 
 def key_from_seed(seed: Any) -> Key:
-    """The Philox key for ``seed``; ``None`` draws fresh OS entropy."""
+    """The Philox key for ``seed``; ``None`` draws fresh OS entropy.
+
+    Raises
+    ------
+    TypeError
+        ``seed`` is neither an int nor None.
+    ValueError
+        A negative seed.
+    """
     if seed is None:
-        seq = np.random.SeedSequence()
-    elif isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer)):
-        raise TypeError(f"seed must be a non-negative int or None, got {seed!r}")
-    elif int(seed) < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    else:
-        return _key_of_int(int(seed))
-    k0, k1 = seq.generate_state(2, np.uint32)
-    return np.uint32(k0), np.uint32(k1)
+        k0, k1 = np.random.SeedSequence().generate_state(2, np.uint32)
+        return np.uint32(k0), np.uint32(k1)
+    return _key_of_int(check_seed(seed))
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, after checking it is a non-negative int (None is handled by the caller)."""
+    if is_int(seed) and int(seed) >= 0:
+        return int(seed)
+    return check_int("seed", seed, minimum=0, what="an int >= 0 or None")
 
 
 @lru_cache(maxsize=4096)
@@ -72,13 +83,10 @@ class Generator:
     """
 
     def __init__(self, seed: int | None = None, *, stream: int = 0) -> None:
+        first = check_int("stream", stream, minimum=0, maximum=STREAMS - 1)
         self.key = key_from_seed(seed)
         self.seed = seed
-        if isinstance(stream, bool) or not isinstance(stream, (numbers.Integral, np.integer)):
-            raise TypeError(f"stream must be an int, got {stream!r}")
-        if not 0 <= int(stream) < STREAMS:
-            raise ValueError(f"stream must be in [0, 2**32), got {stream}")
-        self._stream: int = int(stream)
+        self._stream: int = first
         self._lock: threading.Lock = threading.Lock()
 
     @property
@@ -99,13 +107,33 @@ class Generator:
         return f"Generator(seed={self.seed!r}, stream={self._stream})"
 
 
-def resolve(seed: Any, generator: Generator | None) -> tuple[np.uint32, np.uint32, np.uint32]:
-    """``(k0, k1, stream)`` for one call, validating the seed/generator pair."""
+def check_source(seed: Any, generator: Any) -> None:
+    """Check the seed/generator pair of one call without touching the generator.
+
+    Raises
+    ------
+    ValueError
+        Both given.
+    TypeError
+        ``generator`` is not a :class:`Generator`, or ``seed`` is not an int.
+    """
     if generator is not None:
         if seed is not None:
-            raise ValueError("pass either seed= or generator=, not both")
+            raise ValueError(f"pass either seed= or generator=, not both (got seed={seed!r})")
         if not isinstance(generator, Generator):
-            raise TypeError(f"generator must be an xinit_bench.Generator, got {type(generator).__name__}")
+            raise TypeError(f"generator must be an xinit_bench.Generator or None, got {type(generator).__name__}")
+    elif seed is not None:
+        check_seed(seed)
+
+
+def resolve(seed: Any, generator: Generator | None) -> tuple[np.uint32, np.uint32, np.uint32]:
+    """``(k0, k1, stream)`` for one call: checks the pair first, then reserves a stream.
+
+    The generator advances only after every check has passed, so callers
+    validate all their other arguments before they call this.
+    """
+    check_source(seed, generator)
+    if generator is not None:
         k0, k1 = generator.key
         return k0, k1, np.uint32(generator.next_stream())
     k0, k1 = key_from_seed(seed)
@@ -143,20 +171,18 @@ def random_bits(
     >>> xb.random_bits(4, seed=0).tolist() == xb.random_bits(6, seed=0)[:4].tolist()
     True
     """
-    if isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)) or int(n) < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
-    if isinstance(offset, bool) or not isinstance(offset, (numbers.Integral, np.integer)) or not 0 <= int(offset) < 2**62:
-        raise ValueError(f"offset must be an int in [0, 2**62), got {offset!r}")
-    k0, k1, s = resolve(seed, generator)
+    count = check_int("n", n, minimum=0)
+    first = check_int("offset", offset, minimum=0, maximum=OFFSETS - 1)
     if stream is not None:
+        explicit = check_int("stream", stream, minimum=0, maximum=STREAMS - 1)
         if generator is not None:
-            raise ValueError("pass stream= with seed=, not with generator=")
-        if isinstance(stream, bool) or not isinstance(stream, (numbers.Integral, np.integer)) or not 0 <= int(stream) < STREAMS:
-            raise ValueError(f"stream must be an int in [0, 2**32), got {stream!r}")
-        s = np.uint32(stream)
-    out = np.empty(int(n), np.uint32)
-    if n:
+            raise ValueError(f"stream= goes with seed=, not with generator= (got stream={stream!r})")
+    k0, k1, s = resolve(seed, generator)  # checks the pair, then advances the generator
+    if stream is not None:
+        s = np.uint32(explicit)
+    out = np.empty(count, np.uint32)
+    if count:
         key = (k0, k1, s)
-        compile_quietly(_fill.fill_bits, out, key, int(offset), ())
-        _fill.fill_bits(out, key, int(offset), ())
+        compile_quietly(_fill.fill_bits, out, key, first, ())
+        _fill.fill_bits(out, key, first, ())
     return out

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
-from ._validate import check_choice, check_shape
+from .validation import check_choice, check_int, check_shape, is_int
 
 Layout = Literal["torch", "keras", "jax"]
 LAYOUTS: tuple[str, ...] = ("torch", "keras", "jax")
 
 
-def _axis(name: str, axis: int, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"{name} must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}={axis} is out of range for a tensor of rank {ndim}")
-    return axis % ndim
+def _axis(name: str, axis: Any, ndim: int) -> int:
+    what = f"an int in [{-ndim}, {ndim - 1}] (an axis of a tensor of rank {ndim})"
+    return check_int(name, axis, minimum=-ndim, maximum=ndim - 1, what=what) % ndim
+
+
+def _batch_axes(batch_axis: Any, ndim: int) -> set[int]:
+    if is_int(batch_axis) or isinstance(batch_axis, (str, bytes)) or not isinstance(batch_axis, Sequence):
+        raise TypeError(f"batch_axis must be a sequence of ints, got {batch_axis!r}")
+    return {_axis(f"batch_axis[{k}]", b, ndim) for k, b in enumerate(batch_axis)}
 
 
 def compute_fans(
@@ -57,9 +60,12 @@ def compute_fans(
 
     Raises
     ------
+    TypeError
+        A shape that is not ints, a layout that is not a str, an axis that is
+        not an int.
     ValueError
         For rank < 2 (pass ``fans=`` to the initialiser instead), an unknown
-        layout, or overlapping axes.
+        layout, an axis out of range, or overlapping axes.
 
     References
     ----------
@@ -78,13 +84,13 @@ def compute_fans(
     ndim = len(dims)
     if ndim < 2:
         raise ValueError(
-            f"fans cannot be inferred for a tensor of rank {ndim} (shape {dims}); "
-            "rank >= 2 is needed, or pass fans=(fan_in, fan_out) explicitly"
+            f"shape must have rank >= 2 for the fans to be inferred (or pass fans=(fan_in, fan_out) "
+            f"explicitly), got {dims}, of rank {ndim}"
         )
     default_in, default_out = (1, 0) if layout == "torch" else (-2, -1)
     i = _axis("in_axis", default_in if in_axis is None else in_axis, ndim)
     o = _axis("out_axis", default_out if out_axis is None else out_axis, ndim)
-    batch = {_axis("batch_axis", b, ndim) for b in batch_axis}
+    batch = _batch_axes(batch_axis, ndim)
     if i == o or i in batch or o in batch:
         raise ValueError(f"in_axis, out_axis and batch_axis must be distinct, got {i}, {o}, {sorted(batch)}")
     receptive = math.prod(d for k, d in enumerate(dims) if k not in batch and k not in (i, o))

@@ -1,16 +1,64 @@
-"""Recommended gains for nonlinearities, PyTorch-compatible."""
+"""Recommended gains for nonlinearities: PyTorch's table, and derived gains for the rest.
+
+This module is the one source of PyTorch's gain table (:data:`PYTORCH_GAINS`);
+:func:`xinit_bench.propagation.gain_table` shows it beside the critical gains.
+"""
 
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
-#: PyTorch's table (``torch.nn.init.calculate_gain``), reproduced exactly.
+from .activations import get_activation
+from .gauss import moment
+from .validation import check_choice, check_real
+
+__all__ = ["DERIVED_NAMES", "PYTORCH_GAINS", "TORCH_NAMES", "calculate_gain", "forward_gain"]
+
 _UNIT = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
-TORCH_NAMES: tuple[str, ...] = _UNIT + ("tanh", "relu", "leaky_relu", "selu")
+
+#: ``torch.nn.init.calculate_gain``, reproduced exactly: name -> gain as a
+#: function of the parameter (only leaky_relu's negative slope ``a`` matters:
+#: :math:`\sqrt{2 / (1 + a^2)}`).  PyTorch docs,
+#: https://pytorch.org/docs/stable/nn.init.html#torch.nn.init.calculate_gain
+PYTORCH_GAINS: Mapping[str, Callable[[float], float]] = MappingProxyType({
+    **{name: (lambda a: 1.0) for name in _UNIT},
+    "tanh": lambda a: 5.0 / 3,
+    "relu": lambda a: math.sqrt(2.0),
+    "leaky_relu": lambda a: math.sqrt(2.0 / (1 + a * a)),
+    "selu": lambda a: 3.0 / 4,
+})
+#: The names PyTorch accepts.
+TORCH_NAMES: tuple[str, ...] = tuple(PYTORCH_GAINS)
 #: Activations PyTorch rejects, for which xinit-bench derives the gain.
 DERIVED_NAMES: tuple[str, ...] = ("gelu", "silu", "elu", "mish", "softplus")
+#: PyTorch's default negative slope of leaky_relu.
+LEAKY_RELU_SLOPE = 0.01
+
+
+def forward_gain(nonlinearity: str, param: float | None = None) -> float:
+    r"""The forward-criterion gain :math:`g = 1 / \sqrt{\mathbb E[\phi(z)^2]}`, :math:`z \sim N(0, 1)`.
+
+    With :math:`\mathrm{Var}[W] = g^2 / \text{fan\_in}` it keeps the second
+    moment of the pre-activations at 1 from layer to layer (the length map of
+    Poole et al. 2016 has the fixed point :math:`q^* = 1`); the same value as
+    ``xinit_bench.propagation.critical_gain(nonlinearity, "forward").gain``.
+
+    Parameters
+    ----------
+    nonlinearity : str
+        A name of :data:`xinit_bench.activations.ACTIVATIONS`.
+    param : float, optional
+        leaky_relu's slope or elu's alpha.
+
+    Examples
+    --------
+    >>> forward_gain("relu") == math.sqrt(2.0)
+    True
+    """
+    m2 = moment(get_activation(nonlinearity, param), 1.0, "phi2")
+    return math.sqrt(1.0 / m2)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -32,17 +80,19 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     For ``gelu``, ``silu``, ``elu`` (``param`` = alpha, default 1), ``mish``
     and ``softplus``, which PyTorch rejects, the gain is the forward-criterion
-    gain of mean-field theory: the :math:`g` with
+    gain of mean-field theory (:func:`forward_gain`): the :math:`g` with
     :math:`g^2\\,\\mathbb E[\\phi(z)^2] = 1` for :math:`z \\sim N(0, 1)`, which
-    keeps the pre-activation second moment at 1 from layer to layer
-    (:func:`xinit_bench.propagation.critical_gain`).  It is computed by
-    quadrature, not tabulated.
+    keeps the pre-activation second moment at 1 from layer to layer.  It is
+    computed by quadrature (:mod:`xinit_bench.gauss`), not tabulated.
 
     Raises
     ------
+    TypeError
+        ``nonlinearity`` is not a str, or ``param`` is not a real number
+        (PyTorch raises ``ValueError`` for a non-numeric slope).
     ValueError
-        For an unknown name, or a slope that is a bool, not a number, or not
-        finite.
+        An unknown name, or a ``param`` that is NaN or infinite, or that the
+        nonlinearity does not take.
 
     References
     ----------
@@ -57,33 +107,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> calculate_gain("leaky_relu", 0.2)
     1.3867504905630728
     """
-    if nonlinearity in _UNIT:
-        return 1
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif not isinstance(param, bool) and isinstance(param, (int, float)):
-            slope = param
-        else:
-            raise ValueError(f"negative_slope {param} not a valid number")
-        return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    if nonlinearity in DERIVED_NAMES:
-        return _derived_gain(nonlinearity, param)
-    raise ValueError(
-        f"Unsupported nonlinearity {nonlinearity!r}; allowed: "
-        + ", ".join(repr(n) for n in TORCH_NAMES + DERIVED_NAMES)
-    )
-
-
-def _derived_gain(nonlinearity: str, param: Any) -> float:
-    from .propagation import critical_gain
-
-    if param is not None and (isinstance(param, bool) or not isinstance(param, numbers.Real) or not math.isfinite(param)):
-        raise ValueError(f"param {param!r} for {nonlinearity} is not a valid number")
-    return float(critical_gain(nonlinearity, "forward", param=None if param is None else float(param)).gain)
+    name = check_choice("nonlinearity", nonlinearity, TORCH_NAMES + DERIVED_NAMES)
+    if name == "leaky_relu":
+        slope = LEAKY_RELU_SLOPE if param is None else check_real("param", param)
+        return PYTORCH_GAINS[name](slope)
+    if name in PYTORCH_GAINS:
+        return PYTORCH_GAINS[name](0.0)
+    return forward_gain(name, None if param is None else check_real("param", param))

@@ -20,10 +20,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
-from scipy import special
 
-from .kernels import erfinv_coefficients as _erf
 from .fans import compute_fans
+from .kernels import erfinv_coefficients as _erf
+from .kernels.kinds import KINDS
+from .samplers import TRUNCATED_STD_2
+from .schemes import NAMED_SCHEMES, fan_size
 
 FloatArray = NDArray[np.floating[Any]]
 U32 = np.uint32
@@ -89,50 +91,30 @@ def truncated_normal(shape: int | Sequence[int], mean: float = 0.0, std: float =
     return fill_truncated_normal(_empty(shape, dtype), mean, std, a, b, rng)
 
 
-#: std of N(0, 1) truncated to [-2, 2] (see xinit_bench.init.TRUNCATED_STD_2).
-_TRUNC_STD = 0.87962566103423978
-
-
 def variance_scaling(shape: Sequence[int], scale: float = 1.0, mode: str = "fan_in",
                      distribution: str = "truncated_normal", *, rng: np.random.Generator,
                      dtype: DTypeLike = np.float32, layout: str = "torch") -> FloatArray:
-    """The NumPy version of :func:`xinit_bench.variance_scaling`."""
+    """The NumPy version of :func:`xinit_bench.variance_scaling`: ``Var[W] = scale / fan_size(mode)``."""
     fan_in, fan_out = compute_fans(shape, layout)  # type: ignore[arg-type]
-    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
-         "fan_geo_avg": math.sqrt(fan_in * fan_out)}[mode]
-    std = math.sqrt(scale / n)
+    std = math.sqrt(scale / fan_size(mode, fan_in, fan_out))
     if distribution == "uniform":
         bound = math.sqrt(3.0) * std
         return uniform(shape, -bound, bound, rng=rng, dtype=dtype)
     if distribution == "normal":
         return normal(shape, 0.0, std, rng=rng, dtype=dtype)
-    return truncated_normal(shape, 0.0, std / _TRUNC_STD, -2.0, 2.0, rng=rng, dtype=dtype)
-
-
-#: name -> (mode, distribution) of each named scheme; gains are PyTorch's defaults.
-SCHEMES: dict[str, tuple[str, str, float]] = {
-    "xavier_uniform": ("fan_avg", "uniform", 1.0),
-    "xavier_normal": ("fan_avg", "normal", 1.0),
-    "xavier_truncated_normal": ("fan_avg", "truncated_normal", 1.0),
-    "he_uniform": ("fan_in", "uniform", 2.0),
-    "he_normal": ("fan_in", "normal", 2.0),
-    "he_truncated_normal": ("fan_in", "truncated_normal", 2.0),
-    "lecun_uniform": ("fan_in", "uniform", 1.0),
-    "lecun_normal": ("fan_in", "normal", 1.0),
-    "lecun_truncated_normal": ("fan_in", "truncated_normal", 1.0),
-}
+    return truncated_normal(shape, 0.0, std / TRUNCATED_STD_2, -2.0, 2.0, rng=rng, dtype=dtype)
 
 
 def scheme(name: str, shape: Sequence[int], gain: float | None = None, *, rng: np.random.Generator,
            dtype: DTypeLike = np.float32) -> FloatArray:
-    """Named scheme ``name`` (a key of :data:`SCHEMES`) with NumPy's Generator.
+    """Named scheme ``name`` (a key of :data:`xinit_bench.schemes.NAMED_SCHEMES`) with NumPy's Generator.
 
-    ``gain`` defaults to 1 (Xavier, LeCun) or :math:`\\sqrt 2` (He, as PyTorch's
-    ``kaiming_*`` with ``a = 0``).
+    ``gain`` defaults to the scheme's: 1 (Xavier, LeCun) or :math:`\\sqrt 2`
+    (He, as PyTorch's ``kaiming_*`` with ``a = 0``).
     """
-    mode, dist, default_scale = SCHEMES[name]
-    scale = default_scale if gain is None else gain**2
-    return variance_scaling(shape, scale, mode, dist, rng=rng, dtype=dtype)
+    spec = NAMED_SCHEMES[name]
+    scale = spec.default_scale if gain is None else gain**2
+    return variance_scaling(shape, scale, spec.mode, spec.distribution, rng=rng, dtype=dtype)
 
 
 def xavier_uniform(shape: Sequence[int], gain: float = 1.0, *, rng: np.random.Generator,
@@ -324,7 +306,7 @@ def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[
     if kind == "uniform":
         u = [_i2f32(_top24(x)) * _M24 for x in w] if f32 else [_bits53(w[0], w[1]).astype(F64) * _M53, _bits53(w[2], w[3]).astype(F64) * _M53]
         return [np.minimum(p[0] + p[1] * x, p[2]) for x in u]
-    if kind == "symmetric":
+    if kind == "symmetric_uniform":
         if f32:
             v = [_i2f32(2 * _top24(x) + 1 - (1 << 24)) * _M24 for x in w]
         else:
@@ -345,31 +327,39 @@ def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[
             c, s = sincos_turn_f64(_bits53(w[2], w[3]))
             out = [r * c, r * s]
         return [p[0] + p[1] * z for z in out]
-    if kind in ("truncated_central", "truncated"):
+    if kind in ("truncated_normal_central", "truncated_normal", "truncated_normal_tail"):
         if f32:
             u = [_i2f32(2 * (w[i] >> U32(9)).astype(np.int64) + 1) * _M24 for i in range(4)]
         else:
             u = [(2 * (_bits53(w[i], w[i + 1]) >> 1) + 1).astype(F64) * _M53 for i in (0, 2)]
-        if kind == "truncated_central":
+        if kind == "truncated_normal_central":
             nd = ndtri_central_f32 if f32 else (lambda q: ndtri_f64(q, central_only=True))
             return [_clip(p[2] + p[3] * nd(p[0] + p[1] * x), p[4], p[5]) for x in u]
         vals = [_clip(p[2] + p[3] * ndtri_f64(p[0] + p[1] * x.astype(F64)), p[4], p[5]) for x in u]
         return [v.astype(dtype) for v in vals]
-    raise ValueError(f"unknown kind {kind!r}")
+    raise ValueError(f"kind must be one of the float kinds of xinit_bench.kernels.kinds.KINDS, got {kind!r}")
 
 
 def philox_fill(kind: str, n: int, key: Sequence[int], stream: int, offset: int,
                 params: Sequence[float], dtype: DTypeLike) -> FloatArray:
     """Stream positions ``offset .. offset + n - 1`` of ``kind`` -- what ``kernels.fill`` computes.
 
-    ``kind`` is one of ``uniform``, ``symmetric``, ``normal``,
-    ``truncated_central``, ``truncated``; ``params`` are as for the kernels.
+    ``kind`` is a name of :data:`xinit_bench.kernels.kinds.KINDS` other than
+    ``"bits"`` (:func:`random_bits` gives those): ``"uniform"``,
+    ``"symmetric_uniform"``, ``"normal"``, ``"truncated_normal_central"``,
+    ``"truncated_normal"`` or ``"truncated_normal_tail"``; ``params`` are as
+    for the kernel ``FILLS[kind]``.  ``"truncated_normal_tail"`` is computed
+    exactly as ``"truncated_normal"``: the branch-free tail kernel gives the
+    same bits as the branchy one wherever the planner picks it.
     """
+    if kind not in KINDS or kind == "bits":
+        raise ValueError(f"kind must be one of the float kinds of xinit_bench.kernels.kinds.KINDS, got {kind!r}")
     dt = np.dtype(dtype)
     e = 4 if dt == np.float32 else 2
     first, last = offset // e, (offset + n + e - 1) // e
     w = _blocks(first, last - first, key, stream)
-    ptype: Callable[[float], np.generic] = F64 if kind == "truncated" else dt.type
+    float64_params = kind in ("truncated_normal", "truncated_normal_tail")
+    ptype: Callable[[float], np.generic] = F64 if float64_params else dt.type
     vals = _values(kind, dt, w, [ptype(v) for v in params])
     flat = np.stack(vals).T.reshape(-1)
     return flat[offset - e * first: offset - e * first + n]

@@ -13,10 +13,11 @@ Numba is imported on first use, not when this module is.
 from __future__ import annotations
 
 import contextlib
-import numbers
 import os
 from collections.abc import Iterator
 from typing import Any
+
+from .validation import check_int
 
 
 def _numba_config() -> Any:
@@ -48,12 +49,8 @@ def check_thread_count(name: str, count: object) -> int:
     ValueError
         If it is outside ``[1, NUMBA_NUM_THREADS]``.
     """
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {count!r}")
     limit = max_threads()
-    if not 1 <= int(count) <= limit:
-        raise ValueError(f"{name} must be between 1 and {limit} (NUMBA_NUM_THREADS), got {count}")
-    return int(count)
+    return check_int(name, count, minimum=1, maximum=limit, what=f"an int in [1, {limit}] (NUMBA_NUM_THREADS)")
 
 
 @contextlib.contextmanager

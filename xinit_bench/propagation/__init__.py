@@ -9,6 +9,11 @@
 * :func:`glorot2010` and :func:`he2015` reproduce the experiments of
   Glorot & Bengio (2010) and He et al. (2015).
 
+This package sits above the core API: it imports :mod:`xinit_bench.gains`,
+:mod:`xinit_bench.gauss`, :mod:`xinit_bench.activations` and the samplers,
+never the other way round.  The activations and the Gaussian expectations
+are re-exported here under the names this package has always had.
+
 References
 ----------
 .. [1] Glorot & Bengio (2010), https://proceedings.mlr.press/v9/glorot10a.html
@@ -18,39 +23,26 @@ References
 .. [5] Saxe, McClelland & Ganguli (2014), https://arxiv.org/abs/1312.6120
 """
 
-from .activations import ACTIVATIONS, Activation, ActivationName, get_activation
-from .montecarlo import (
-    STATS,
-    SimulationResult,
-    SpeedResult,
-    estimate_memory,
-    gemm_baseline_seconds,
-    measure_speed,
-    simulate,
-)
-from .network import INIT_NAMES, InitSpec
-from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
-from .theory import (
-    CRITERIA,
-    PYTORCH_GAINS,
-    CriticalGain,
-    Criterion,
-    Prediction,
-    critical_gain,
+from ..activations import ACTIVATIONS, Activation, ActivationName, get_activation
+from ..gains import PYTORCH_GAINS
+from ..gauss import (
     expected_dphi_squared,
     expected_phi,
     expected_phi_squared,
-    gain_table,
     gaussian_expectation,
     length_map_slope,
-    predict,
 )
+from .critical import CRITERIA, CriticalGain, Criterion, critical_gain, gain_table
+from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
+from .network import INIT_NAMES, InitSpec
+from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
+from .theory import Prediction, predict
 
 __all__ = [
     "ACTIVATIONS", "Activation", "ActivationName", "CRITERIA", "CriticalGain", "Criterion",
     "INIT_NAMES", "InitSpec", "PRESETS", "PYTORCH_GAINS", "Prediction", "PresetResult", "STATS",
     "SimulationResult", "SpeedResult", "critical_gain", "estimate_memory", "expected_dphi_squared",
-    "expected_phi", "expected_phi_squared", "gain_table", "gaussian_expectation", "gemm_baseline_seconds",
+    "expected_phi", "expected_phi_squared", "gain_table", "gaussian_expectation",
     "get_activation", "glorot2010", "he2015", "length_map_slope", "measure_speed", "predict",
     "run_preset", "simulate",
 ]

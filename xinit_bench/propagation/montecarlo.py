@@ -41,42 +41,26 @@ so a seed gives the same bits on 1 and 2 threads (tested).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from xinit_bench.kernels import activations as _k
+from .._rng import Generator
+from ..activations import Activation, get_activation
+from ..runtime import check_thread_count, threads
+from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
+from .engine import STATS, Engine, check_memory, estimate_memory
+from .network import InitSpec, resolve_widths
 
-from .activations import Activation, get_activation
-from .network import InitSpec, resolve_widths, validate_nonneg
-
-if TYPE_CHECKING:
-    from xinit_bench import Generator
-
-__all__ = [
-    "STATS",
-    "SimulationResult",
-    "SpeedResult",
-    "estimate_memory",
-    "gemm_baseline_seconds",
-    "measure_speed",
-    "simulate",
-]
+__all__ = ["STATS", "Progress", "SimulationResult", "SpeedResult", "estimate_memory", "measure_speed", "simulate"]
 
 Array = NDArray[np.float64]
-Buffer = NDArray[np.floating[Any]]
 Progress = Callable[[int, int], None]
-
-#: Per-layer statistics of :func:`simulate`, in output order.
-STATS: tuple[str, ...] = ("pre_sq", "act_sq", "act_var", "grad_act_sq", "grad_pre_sq", "weight_grad_var")
-_DTYPES = (np.float32, np.float64)
 
 
 @dataclass(frozen=True)
@@ -135,181 +119,16 @@ class SimulationResult:
         return out
 
 
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-
-
-def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.float32) -> int:
-    """Bytes that :func:`simulate` allocates for one network.
-
-    Weights and biases of every layer, the input, ``A^l`` and ``D^l`` of every
-    layer, one GEMM output ``H``, two gradient buffers and one weight-gradient
-    buffer, in ``dtype``; plus the float64 per-row partial sums.
-
-    Examples
-    --------
-    >>> estimate_memory((1024,) * 51, 1024) // 2**20
-    620
-    """
-    item = np.dtype(dtype).itemsize
-    ws = list(widths)
-    nmax = max(ws)
-    elems = sum(ws[l] * ws[l + 1] + ws[l + 1] for l in range(len(ws) - 1))
-    elems += batch * ws[0] + 2 * batch * sum(ws[1:]) + 3 * batch * nmax
-    elems += max(ws[l] * ws[l + 1] for l in range(len(ws) - 1))
-    return int(elems * item + 8 * (3 * batch + nmax))
-
-
-class _Engine:
-    """Preallocated buffers of one network and the per-repeat forward/backward pass."""
-
-    def __init__(self, act: Activation, widths: tuple[int, ...], spec: InitSpec, bias_std: float,
-                 batch: int, dtype: type, q0: float) -> None:
-        self.act, self.ws, self.spec, self.sb, self.B, self.dtype, self.q0 = act, widths, spec, bias_std, batch, dtype, q0
-        L = len(widths) - 1
-        B = batch
-        nmax = max(widths)
-        self.W: list[Buffer] = [np.empty((widths[l + 1], widths[l]), dtype) for l in range(L)]
-        self.b: list[Buffer] = [np.zeros(widths[l + 1], dtype) for l in range(L)]
-        self.X: Buffer = np.empty((B, widths[0]), dtype)
-        self.A: list[Buffer] = [np.empty((B, widths[l + 1]), dtype) for l in range(L)]
-        self.D: list[Buffer] = [np.empty((B, widths[l + 1]), dtype) for l in range(L)]
-        self._h: Buffer = np.empty(B * nmax, dtype)
-        self._g: list[Buffer] = [np.empty(B * nmax, dtype), np.empty(B * nmax, dtype)]
-        self._G: Buffer = np.empty(max(widths[l] * widths[l + 1] for l in range(L)), dtype)
-        self._pf = np.empty((B, 3))
-        self._pb = np.empty((B, 2))
-        self._pg = np.empty(nmax)
-        self.forward_kernel = _k.FORWARD[act.kind]
-
-    def run(self, gen: "Generator", out: Array, progress: Callable[[], None] | None = None,
-            svals: Array | None = None) -> None:
-        """One repeat; writes the six statistics into ``out`` (6, L)."""
-        import xinit_bench as xb
-
-        ws, B, L = self.ws, self.B, len(self.ws) - 1
-        xb.normal(self.X.shape, 0.0, math.sqrt(self.q0), generator=gen, dtype=self.dtype, out=self.X)
-        prev = self.X
-        p = float(self.act.param)
-        for l in range(L):
-            n = ws[l + 1]
-            self.spec.sample(self.W[l], gen)
-            if self.sb > 0:
-                xb.normal((n,), 0.0, self.sb, generator=gen, dtype=self.dtype, out=self.b[l])
-            h = self._h[: B * n].reshape(B, n)
-            np.matmul(prev, self.W[l].T, out=h)
-            self.forward_kernel(h, self.b[l], self.A[l], self.D[l], p, self._pf)
-            s = self._pf.sum(axis=0) / (B * n)
-            out[0, l], out[1, l], out[2, l] = s[0], s[2], s[2] - s[1] * s[1]
-            if svals is not None:
-                svals[l] = np.linalg.svd(self.W[l].astype(np.float64), compute_uv=False).mean()
-            prev = self.A[l]
-            if progress is not None:
-                progress()
-        g = self._g[0][: B * ws[L]].reshape(B, ws[L])
-        xb.normal(g.shape, 0.0, 1.0, generator=gen, dtype=self.dtype, out=g)
-        for l in range(L - 1, -1, -1):
-            n_out, n_in = ws[l + 1], ws[l]
-            _k.backward(self.D[l], g, self._pb)
-            s = self._pb.sum(axis=0) / (B * n_out)
-            out[3, l], out[4, l] = s[0], s[1]
-            a_prev = self.X if l == 0 else self.A[l - 1]
-            G = self._G[: n_out * n_in].reshape(n_out, n_in)
-            np.matmul(self.D[l].T, a_prev, out=G)
-            _k.rows_sumsq(G, self._pg[:n_out])
-            out[5, l] = self._pg[:n_out].sum() / (n_out * n_in) / B
-            if l > 0:
-                g = self._g[(L - l) % 2][: B * n_in].reshape(B, n_in)
-                np.matmul(self.D[l], self.W[l], out=g)
-            if progress is not None:
-                progress()
-
-    def gemms(self) -> None:
-        """Only the GEMMs of :meth:`run`, on the same buffers (the speed baseline)."""
-        ws, B, L = self.ws, self.B, len(self.ws) - 1
-        prev = self.X
-        for l in range(L):
-            h = self._h[: B * ws[l + 1]].reshape(B, ws[l + 1])
-            np.matmul(prev, self.W[l].T, out=h)
-            prev = self.A[l]
-        for l in range(L - 1, -1, -1):
-            n_out, n_in = ws[l + 1], ws[l]
-            a_prev = self.X if l == 0 else self.A[l - 1]
-            np.matmul(self.D[l].T, a_prev, out=self._G[: n_out * n_in].reshape(n_out, n_in))
-            if l > 0:
-                np.matmul(self.D[l], self.W[l], out=self._g[(L - l) % 2][: B * n_in].reshape(B, n_in))
-
-
-def _validate_common(batch: object, repeats: object, seed: object, dtype: DTypeLike) -> type:
-    for name, v in (("batch", batch), ("repeats", repeats)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name} must be an integer, got {type(v).__name__} {v!r}")
-        if v < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    try:
-        dt = np.dtype(dtype).type
-    except TypeError as exc:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
-    if dt not in _DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dt).name}")
-    return dt
-
-
-def _validate_kernel_threads(kernel_threads: object) -> int | None:
-    if kernel_threads is None:
-        return None
-    import numba
-
-    top = int(getattr(numba.config, "NUMBA_NUM_THREADS"))
-    if isinstance(kernel_threads, bool) or not isinstance(kernel_threads, (int, np.integer)):
-        raise TypeError(f"kernel_threads must be an integer or None, got {type(kernel_threads).__name__}")
-    if not 1 <= kernel_threads <= top:
-        raise ValueError(f"kernel_threads must be in [1, {top}] (NUMBA_NUM_THREADS), got {kernel_threads}")
-    return int(kernel_threads)
-
-
-@contextlib.contextmanager
-def _numba_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` Numba threads (None: unchanged), then restore.
-
-    ``numba.set_num_threads`` is thread-local, so this touches neither other
-    threads of the process nor anything after the block.
-    """
-    if n is None:
-        yield
-        return
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _check_memory(widths: tuple[int, ...], batch: int, dt: type, max_memory: int | None) -> None:
-    need = estimate_memory(widths, batch, dt)
-    limit = int(0.8 * _available_memory()) if max_memory is None else int(max_memory)
-    if need > limit:
-        raise ValueError(
-            f"simulation needs an estimated {need / 2**30:.2f} GiB ({need} bytes) for widths of "
-            f"{len(widths) - 1} layers up to {max(widths)} units, batch={batch}, dtype={np.dtype(dt).name}; "
-            f"the limit is {limit / 2**30:.2f} GiB "
-            f"({'80% of available memory' if max_memory is None else 'max_memory'}). "
-            "Reduce batch or width, or raise max_memory."
-        )
+def _check_run(batch: Any, repeats: Any, seed: Any, dtype: Any, kernel_threads: Any,
+               repeats_name: str = "repeats") -> tuple[int, int, int, type, int | None]:
+    """The checks :func:`simulate` and :func:`measure_speed` share."""
+    return (
+        check_int("batch", batch, minimum=1),
+        check_int(repeats_name, repeats, minimum=1),
+        check_int("seed", seed, minimum=0),
+        check_dtype("dtype", dtype).type,
+        None if kernel_threads is None else check_thread_count("kernel_threads", kernel_threads),
+    )
 
 
 def simulate(
@@ -380,9 +199,13 @@ def simulate(
 
     Raises
     ------
-    ValueError, TypeError
-        Any bad argument, before anything runs, including a network that
-        would not fit in memory (the message gives the estimate).
+    TypeError
+        An argument of the wrong type (a float depth, a str seed, ...).
+    ValueError
+        A value out of range, before anything runs: including a dtype other
+        than float32 and float64, ``kernel_threads`` outside
+        ``[1, NUMBA_NUM_THREADS]`` and a network that would not fit in memory
+        (the message gives the estimate).
 
     References
     ----------
@@ -398,22 +221,20 @@ def simulate(
     act = get_activation(activation, param)
     ws = resolve_widths(depth, width, widths)
     spec = InitSpec.parse(init, gain)
-    sb = validate_nonneg("bias_std", bias_std)
-    q0 = validate_nonneg("input_second_moment", input_second_moment, strict=True)
-    dt = _validate_common(batch, repeats, seed, dtype)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
-    threads = _validate_kernel_threads(kernel_threads)
-    _check_memory(ws, int(batch), dt, max_memory)
-
-    import xinit_bench as xb
+    sb = check_real("bias_std", bias_std, minimum=0.0)
+    q0 = check_real("input_second_moment", input_second_moment, positive=True)
+    B, R, s0, dt, n_threads = _check_run(batch, repeats, seed, dtype, kernel_threads)
+    record_svals = check_bool("singular_values", singular_values)
+    limit = None if max_memory is None else check_int("max_memory", max_memory, minimum=0)
+    check_callable("progress", progress, optional=True)
+    check_memory(ws, B, dt, limit)
 
     L = len(ws) - 1
-    eng = _Engine(act, ws, spec, sb, int(batch), dt, q0)
-    gen = xb.Generator(int(seed))
-    raw = np.empty((int(repeats), len(STATS), L))
-    svals = np.empty(L) if singular_values else None
-    total = int(repeats) * 2 * L
+    eng = Engine(act, ws, spec, sb, B, dt, q0)
+    gen = Generator(s0)
+    raw = np.empty((R, len(STATS), L))
+    svals = np.empty(L) if record_svals else None
+    total = R * 2 * L
     done = 0
 
     def tick() -> None:
@@ -422,12 +243,12 @@ def simulate(
         if progress is not None:
             progress(done, total)
 
-    with _numba_threads(threads):
-        for r in range(int(repeats)):
+    with threads(n_threads):
+        for r in range(R):
             eng.run(gen, raw[r], tick, svals if r == 0 else None)
     return SimulationResult(
-        activation=act.label, widths=ws, init=spec.label, bias_std=sb, batch=int(batch),
-        repeats=int(repeats), seed=int(seed), dtype=np.dtype(dt).name, input_second_moment=q0,
+        activation=act.label, widths=ws, init=spec.label, bias_std=sb, batch=B,
+        repeats=R, seed=s0, dtype=np.dtype(dt).name, input_second_moment=q0,
         per_repeat={k: raw[:, i, :].copy() for i, k in enumerate(STATS)}, singular_value_mean=svals,
     )
 
@@ -477,43 +298,23 @@ def measure_speed(
     >>> s.runs
     2
     """
-    import xinit_bench as xb
-
     act = get_activation(activation)
     ws = resolve_widths(depth, width, None)
-    dt = _validate_common(batch, runs, seed, dtype)
-    threads = _validate_kernel_threads(kernel_threads)
-    _check_memory(ws, int(batch), dt, None)
-    eng = _Engine(act, ws, InitSpec.parse(init), 0.0, int(batch), dt, 1.0)
-    gen = xb.Generator(int(seed))
+    spec = InitSpec.parse(init)
+    B, n_runs, s0, dt, n_threads = _check_run(batch, runs, seed, dtype, kernel_threads, "runs")
+    check_memory(ws, B, dt, None)
+    eng = Engine(act, ws, spec, 0.0, B, dt, 1.0)
+    gen = Generator(s0)
     out = np.empty((len(STATS), len(ws) - 1))
     ts_sim, ts_gemm = [], []
-    with _numba_threads(threads):
+    with threads(n_threads):
         eng.run(gen, out)
         eng.gemms()
-        for _ in range(int(runs)):
+        for _ in range(n_runs):
             t0 = time.perf_counter()
             eng.run(gen, out)
             ts_sim.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             eng.gemms()
             ts_gemm.append(time.perf_counter() - t0)
-    return SpeedResult(ts_sim, ts_gemm, int(runs), ws, int(batch), act.label, np.dtype(dt).name)
-
-
-def gemm_baseline_seconds(depth: int = 50, width: int = 1024, batch: int = 1024, runs: int = 5,
-                          dtype: DTypeLike = np.float32) -> float:
-    """Median time of the bare GEMMs of one forward+backward pass (see :func:`measure_speed`)."""
-    ws = resolve_widths(depth, width, None)
-    dt = _validate_common(batch, runs, 0, dtype)
-    _check_memory(ws, int(batch), dt, None)
-    eng = _Engine(get_activation("linear"), ws, InitSpec.parse("he_normal"), 0.0, int(batch), dt, 1.0)
-    for a in [eng.X, *eng.W, *eng.A, *eng.D]:
-        a.fill(1.0)
-    eng.gemms()
-    ts = []
-    for _ in range(int(runs)):
-        t0 = time.perf_counter()
-        eng.gemms()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return SpeedResult(ts_sim, ts_gemm, n_runs, ws, B, act.label, np.dtype(dt).name)

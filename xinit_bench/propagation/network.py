@@ -1,61 +1,47 @@
 """Network description shared by the theory and the Monte Carlo: widths and initialisation.
 
-Validation lives here so that :func:`~xinit_bench.propagation.predict` and
-:func:`~xinit_bench.propagation.simulate` reject bad input with the same
-messages, before any work.
+:func:`~xinit_bench.propagation.predict` and
+:func:`~xinit_bench.propagation.simulate` read their networks through
+:func:`resolve_widths` and :meth:`InitSpec.parse`, so both reject bad input
+with the same messages (:mod:`xinit_bench.validation`), before any work.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Sequence, cast, get_args
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from xinit_bench import Generator
+from .._rng import Generator
+from ..init import variance_scaling
+from ..samplers import uniform
+from ..schemes import NAMED_SCHEMES, Distribution, fan_size
+from ..validation import check_choice, check_int, check_real, is_int
 
-__all__ = ["Distribution", "INIT_NAMES", "InitSpec", "Scheme", "resolve_widths", "validate_nonneg"]
+__all__ = ["Distribution", "INIT_NAMES", "InitSpec", "Scheme", "resolve_widths"]
 
 Scheme = Literal["xavier", "he", "lecun", "standard"]
-Distribution = Literal["uniform", "normal", "truncated_normal"]
-_SCHEMES: tuple[str, ...] = get_args(Scheme)
-_DISTRIBUTIONS: tuple[str, ...] = get_args(Distribution)
-#: Every accepted init name: ``<scheme>_<distribution>`` and ``"standard"``.
-INIT_NAMES: tuple[str, ...] = tuple(
-    f"{s}_{d}" for s in _SCHEMES if s != "standard" for d in _DISTRIBUTIONS
-) + ("standard",)
-_DEFAULT_GAIN = {"xavier": 1.0, "he": math.sqrt(2.0), "lecun": 1.0, "standard": 1.0}
+#: The heuristic of Glorot & Bengio (2010), eq. (1): ``U[-g/sqrt(n_in), g/sqrt(n_in)]``.
+#: It is no scheme of the public API, so it is not in ``NAMED_SCHEMES``.
+STANDARD = "standard"
+#: Every accepted init name: the named schemes of the API, then ``"standard"``.
+INIT_NAMES: tuple[str, ...] = (*NAMED_SCHEMES, STANDARD)
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def validate_nonneg(name: str, value: object, *, strict: bool = False) -> float:
-    """Return ``float(value)`` after checking it is a finite real ``>= 0`` (``> 0`` if strict)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (strict and v == 0):
-        raise ValueError(f"{name} must be finite and {'> 0' if strict else '>= 0'}, got {value!r}")
-    return v
-
-
-def resolve_widths(
-    depth: int | None, width: int | None, widths: Sequence[int] | None
-) -> tuple[int, ...]:
+def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tuple[int, ...]:
     """``(n_0, ..., n_L)`` from ``depth`` and ``width``, or from ``widths``.
 
     Raises
     ------
+    TypeError
+        A depth, width or entry of ``widths`` that is not an int, or
+        ``widths`` that is not a sequence.
     ValueError
         ``widths`` together with ``depth`` or ``width``; neither given;
         ``depth < 1``; a width ``< 1``; ``widths`` with fewer than 2 entries.
-    TypeError
-        A non-integer depth or width.
 
     Examples
     --------
@@ -65,29 +51,18 @@ def resolve_widths(
     if widths is not None:
         if depth is not None or width is not None:
             raise ValueError(
-                f"give either widths (got {list(widths)!r}) or depth and width "
-                f"(got depth={depth!r}, width={width!r}), not both"
+                f"pass either widths= or depth= and width=, not both (got widths={widths!r}, "
+                f"depth={depth!r}, width={width!r})"
             )
-        ws = tuple(widths)
-        if len(ws) < 2:
-            raise ValueError(f"widths must list the input and at least one layer (>= 2 entries), got {list(ws)!r}")
-        for w in ws:
-            if not _is_int(w):
-                raise TypeError(f"widths must be integers, got {w!r} in {list(ws)!r}")
-            if w < 1:
-                raise ValueError(f"every width must be >= 1, got {w!r} in {list(ws)!r}")
-        return tuple(int(w) for w in ws)
+        if is_int(widths) or isinstance(widths, (str, bytes)) or not isinstance(widths, (Sequence, np.ndarray)):
+            raise TypeError(f"widths must be a sequence of ints >= 1, got {widths!r}")
+        if len(widths) < 2:
+            raise ValueError(f"widths must list the input and at least one layer (>= 2 entries), got {widths!r}")
+        return tuple(check_int(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths))
     if depth is None or width is None:
-        raise ValueError(f"give depth and width, or widths (got depth={depth!r}, width={width!r})")
-    if not _is_int(depth):
-        raise TypeError(f"depth must be an integer, got {type(depth).__name__} {depth!r}")
-    if not _is_int(width):
-        raise TypeError(f"width must be an integer, got {type(width).__name__} {width!r}")
-    if depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
-    if width < 1:
-        raise ValueError(f"width must be >= 1, got {width}")
-    return (int(width),) * (int(depth) + 1)
+        raise ValueError(f"pass depth= and width=, or widths= (got depth={depth!r}, width={width!r})")
+    d = check_int("depth", depth, minimum=1)
+    return (check_int("width", width, minimum=1),) * (d + 1)
 
 
 @dataclass(frozen=True)
@@ -102,11 +77,12 @@ class InitSpec:
         \text{he, lecun: } \frac{g^2}{n_{in}}, \quad
         \text{standard: } \frac{g^2}{3 n_{in}}\ \ (W \sim U[-g/\sqrt{n_{in}}, g/\sqrt{n_{in}}])
 
-    with default gains 1 (xavier, lecun, standard) and :math:`\sqrt 2` (he).
-    "standard" is the heuristic of Glorot & Bengio (2010), eq. (1),
-    https://proceedings.mlr.press/v9/glorot10a.html; xavier their eq. (16); he
-    He et al. (2015), eq. (10), https://arxiv.org/abs/1502.01852; lecun LeCun
-    et al. (1998), "Efficient BackProp".
+    The named schemes (mode, distribution, default gain: 1 for xavier and
+    lecun, :math:`\sqrt 2` for he) are the rows of
+    :data:`xinit_bench.schemes.NAMED_SCHEMES`.  "standard" is the heuristic of
+    Glorot & Bengio (2010), eq. (1), https://proceedings.mlr.press/v9/glorot10a.html,
+    with default gain 1; xavier their eq. (16); he He et al. (2015), eq. (10),
+    https://arxiv.org/abs/1502.01852; lecun LeCun et al. (1998), "Efficient BackProp".
 
     Examples
     --------
@@ -119,49 +95,58 @@ class InitSpec:
     gain: float
 
     @classmethod
-    def parse(cls, init: "str | InitSpec", gain: float | None = None) -> "InitSpec":
-        """From a name in :data:`INIT_NAMES` (and an optional gain override)."""
+    def parse(cls, init: str | InitSpec, gain: float | None = None) -> InitSpec:
+        """From a name in :data:`INIT_NAMES` (and an optional gain override, a finite real > 0).
+
+        Raises
+        ------
+        TypeError
+            ``init`` is neither a str nor an InitSpec, or ``gain`` is not a real number.
+        ValueError
+            An unknown name, or a gain that is not finite and > 0.
+        """
+        g = None if gain is None else check_real("gain", gain, positive=True)
         if isinstance(init, InitSpec):
-            if gain is None:
-                return init
-            return cls(init.scheme, init.distribution, validate_nonneg("gain", gain, strict=True))
+            return init if g is None else cls(init.scheme, init.distribution, g)
         if not isinstance(init, str):
-            raise TypeError(f"init must be a str or InitSpec, got {type(init).__name__}")
-        name = init.lower()
-        if name not in INIT_NAMES:
-            raise ValueError(f"unknown init {init!r}; allowed: {', '.join(INIT_NAMES)}")
-        if name == "standard":
-            scheme, dist = "standard", "uniform"
-        else:
-            scheme, dist = name.split("_", 1)
-        g = _DEFAULT_GAIN[scheme] if gain is None else validate_nonneg("gain", gain, strict=True)
-        return cls(scheme, dist, g)
+            raise TypeError(f"init must be a str or an InitSpec, got {type(init).__name__}")
+        name = check_choice("init", init, INIT_NAMES, casefold=True)
+        if name == STANDARD:
+            return cls(STANDARD, "uniform", 1.0 if g is None else g)
+        spec = NAMED_SCHEMES[name]
+        return cls(spec.family, spec.distribution, spec.default_gain if g is None else g)
+
+    @property
+    def name(self) -> str:
+        """The init name: ``scheme_distribution``, or ``"standard"``."""
+        return STANDARD if self.scheme == STANDARD else f"{self.scheme}_{self.distribution}"
+
+    @property
+    def default_gain(self) -> float:
+        """The scheme's gain when none is given."""
+        return 1.0 if self.scheme == STANDARD else NAMED_SCHEMES[self.name].default_gain
 
     @property
     def label(self) -> str:
-        """``scheme_distribution`` plus the gain when it is not the default."""
-        base = "standard" if self.scheme == "standard" else f"{self.scheme}_{self.distribution}"
-        return base if self.gain == _DEFAULT_GAIN[self.scheme] else f"{base}(gain={self.gain:g})"
+        """The init name plus the gain when it is not the default."""
+        return self.name if self.gain == self.default_gain else f"{self.name}(gain={self.gain:g})"
 
     def variance(self, fan_in: int, fan_out: int) -> float:
         """``Var[W]`` of a (fan_out, fan_in) weight matrix."""
         g2 = self.gain * self.gain
-        if self.scheme == "xavier":
-            return 2.0 * g2 / (fan_in + fan_out)
-        if self.scheme == "standard":
+        if self.scheme == STANDARD:
             return g2 / (3.0 * fan_in)
-        return g2 / fan_in
+        return g2 / fan_size(NAMED_SCHEMES[self.name].mode, fan_in, fan_out)
 
-    def sample(self, out: NDArray[np.floating], generator: "Generator") -> None:
+    def sample(self, out: NDArray[np.floating[Any]], generator: Generator) -> None:
         """Fill ``out`` (shape (fan_out, fan_in), torch layout) with this project's samplers."""
-        import xinit_bench as xb
-
         fan_out, fan_in = out.shape
-        if self.scheme == "standard":
+        if self.scheme == STANDARD:
             bound = self.gain / math.sqrt(fan_in)
-            xb.uniform(out.shape, -bound, bound, generator=generator, dtype=out.dtype, out=out)
+            uniform(out.shape, -bound, bound, generator=generator, dtype=out.dtype, out=out)
         else:
-            xb.variance_scaling(
+            variance_scaling(
                 out.shape, scale=self.variance(fan_in, fan_out) * fan_in, mode="fan_in",
-                distribution=cast(Distribution, self.distribution), generator=generator, dtype=out.dtype, out=out,
+                distribution=NAMED_SCHEMES[self.name].distribution, generator=generator, dtype=out.dtype,
+                out=out,
             )

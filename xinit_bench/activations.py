@@ -1,4 +1,4 @@
-"""Activation functions of the propagation study, in float64 NumPy form.
+"""Activation functions in float64 NumPy form: the gains' and the propagation study's ground truth.
 
 Each built-in activation is an :class:`Activation`: its name, its parameter
 (``leaky_relu`` slope, ``elu`` alpha), the function and its derivative as
@@ -6,8 +6,11 @@ vectorised float64 NumPy callables, the points where either is not smooth, and
 the integer ``kind`` that selects its fused Numba kernel in
 ``xinit_bench.kernels.activations``.
 
-The float64 functions are the ground truth for the theory (``theory.py``) and
-for the kernel tests; the Numba kernels compute the same maps.
+The float64 functions are the ground truth for the Gaussian expectations of
+:mod:`xinit_bench.gauss` (and so for the derived gains of
+:func:`~xinit_bench.calculate_gain` and the mean-field theory of
+:mod:`xinit_bench.propagation`) and for the kernel tests; the Numba kernels
+compute the same maps.
 
 References
 ----------
@@ -35,7 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from xinit_bench.kernels import activations as _k
+from .kernels import activations as _k
+from .validation import check_choice, check_real
 
 __all__ = [
     "ACTIVATIONS",
@@ -235,11 +239,11 @@ def get_activation(activation: str | Activation, param: float | None = None) -> 
 
     Raises
     ------
-    ValueError
-        Unknown name, a parameter given to an activation without one, or a
-        non-finite parameter.
     TypeError
-        ``activation`` is not a string or an Activation, or ``param`` not a real.
+        ``activation`` is not a str or an Activation, or ``param`` is not a real number.
+    ValueError
+        An unknown name, a parameter given to an activation without one, or
+        a parameter out of range.
 
     Examples
     --------
@@ -251,18 +255,11 @@ def get_activation(activation: str | Activation, param: float | None = None) -> 
             return activation
         activation = activation.name
     if not isinstance(activation, str):
-        raise TypeError(f"activation must be a str or Activation, got {type(activation).__name__}")
-    name = activation.lower()
-    if name not in _TABLE:
-        raise ValueError(f"unknown activation {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+        raise TypeError(f"activation must be a str or an Activation, got {type(activation).__name__}")
+    name = check_choice("activation", activation, ACTIVATIONS, casefold=True)
     if param is None:
         return Activation(name, _DEFAULT_PARAM.get(name, 0.0))
     if name not in _DEFAULT_PARAM:
-        raise ValueError(f"activation {name!r} takes no parameter (got param={param!r}); "
-                         f"only {', '.join(_DEFAULT_PARAM)} do")
-    if isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)):
-        raise TypeError(f"param must be a real number, got {type(param).__name__}")
-    p = float(param)
-    if not math.isfinite(p) or (name == "elu" and p < 0):
-        raise ValueError(f"param for {name!r} must be finite{' and >= 0' if name == 'elu' else ''}, got {param!r}")
-    return Activation(name, p)
+        raise ValueError(f"param must be None for activation {name!r}, which takes no parameter "
+                         f"(only {' and '.join(_DEFAULT_PARAM)} do), got {param!r}")
+    return Activation(name, check_real("param", param, minimum=0.0 if name == "elu" else None))

@@ -1,0 +1,312 @@
+"""Eager input checks: the one validation contract of every public entry point.
+
+One rule, everywhere: a value of the wrong *type* raises ``TypeError``; a
+value of the right type but outside what is allowed raises ``ValueError``.
+Either way the message names the parameter, what is allowed and the value
+given, as ``"<name> must be <allowed>, got <repr>"``, and the check runs
+before any kernel does and before any state changes (a
+:class:`~xinit_bench.Generator` never advances on a refused call).
+
+What counts as what:
+
+* an *int* is any :class:`numbers.Integral` (so NumPy integer scalars are
+  ints) except ``bool`` and ``numpy.bool_``: a flag is not a count;
+* a *real* is any :class:`numbers.Real` (ints and NumPy floats included),
+  again except the bools; NaN is a real of the wrong value (``ValueError``),
+  and so is an infinity unless the parameter allows one;
+* a *choice* is a ``str`` (anything else is a ``TypeError``); an unknown
+  name is a ``ValueError``;
+* a *dtype* is anything ``numpy.dtype`` understands; a name it does not know
+  (``"float"``-like typos) or a dtype outside the allowed ones (``"int32"``)
+  is a ``ValueError``, an object that is no dtype at all a ``TypeError``;
+* an ``out=`` array must be a :class:`numpy.ndarray` whose element type is the
+  requested float type (``TypeError`` otherwise, as NumPy's ufuncs raise for
+  an ``out`` they cannot cast into); its shape, writeability and layout are
+  values (``ValueError``).
+
+Examples
+--------
+>>> check_int("stream", 3, minimum=0, maximum=2**32 - 1)
+3
+>>> check_int("stream", "1", minimum=0, maximum=2**32 - 1)
+Traceback (most recent call last):
+    ...
+TypeError: stream must be an int in [0, 2**32), got '1'
+>>> check_real("std", float("nan"), minimum=0.0)
+Traceback (most recent call last):
+    ...
+ValueError: std must be a finite real number >= 0.0, got nan
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "Shape",
+    "check_bool",
+    "check_callable",
+    "check_choice",
+    "check_dtype",
+    "check_int",
+    "check_out",
+    "check_real",
+    "check_shape",
+    "is_int",
+    "is_real",
+    "resolve_dtype",
+]
+
+FLOAT_DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
+Shape = tuple[int, ...]
+
+
+def is_int(value: object) -> bool:
+    """True for an integer that is not a bool (NumPy integer scalars included)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> bool:
+    """True for a real number that is not a bool (ints and NumPy floats included)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_range(minimum: int | None, maximum: int | None) -> str:
+    """``"an int"``, ``"an int >= 1"``, ``"an int in [0, 2**32)"``, ``"an int in [1, 4]"``."""
+    if minimum is None and maximum is None:
+        return "an int"
+    if maximum is None:
+        return f"an int >= {minimum}"
+    if minimum is None:
+        return f"an int <= {maximum}"
+    top = maximum + 1
+    if top >= 2**16 and top & (top - 1) == 0:  # a power of two: the bound as people write it
+        return f"an int in [{minimum}, 2**{top.bit_length() - 1})"
+    return f"an int in [{minimum}, {maximum}]"
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None,
+              what: str | None = None) -> int:
+    """``value`` as a Python int, after checking it is an int in ``[minimum, maximum]``.
+
+    ``what`` replaces the generated description of what is allowed in the
+    message (e.g. ``"an int in [1, 2] (NUMBA_NUM_THREADS)"``).
+
+    Raises
+    ------
+    TypeError
+        Not an int (a bool, a float, a str, ...).
+    ValueError
+        Below ``minimum`` or above ``maximum`` (both inclusive).
+
+    Examples
+    --------
+    >>> check_int("n", np.int64(4), minimum=0)
+    4
+    >>> check_int("n", True)
+    Traceback (most recent call last):
+        ...
+    TypeError: n must be an int, got True
+    """
+    allowed = what or _int_range(minimum, maximum)
+    if not is_int(value):
+        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    v = int(value)
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return v
+
+
+def check_real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
+               allow_inf: bool = False) -> float:
+    """``value`` as a float, after checking it is a real number, ``>= minimum`` or ``> 0`` if asked.
+
+    NaN is always refused; infinities only pass with ``allow_inf=True``.
+
+    Raises
+    ------
+    TypeError
+        Not a real number (a bool, a str, a complex, None, ...).
+    ValueError
+        NaN, an infinity that is not allowed, or outside the bounds.
+
+    Examples
+    --------
+    >>> check_real("a", -math.inf, allow_inf=True)
+    -inf
+    >>> check_real("gain", -1.0, minimum=0.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: gain must be a finite real number >= 0.0, got -1.0
+    """
+    allowed = ("a real number (infinities allowed)" if allow_inf else "a finite real number")
+    if positive:
+        allowed += " > 0"
+    if minimum is not None:
+        allowed += f" >= {minimum}"
+    if not is_real(value):
+        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    v = float(value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf) or (positive and not v > 0) or (
+        minimum is not None and v < minimum
+    ):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return v
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool, after checking it is one (``bool`` or ``numpy.bool_``; 0 and 1 are not).
+
+    Examples
+    --------
+    >>> check_bool("absolute", 1)
+    Traceback (most recent call last):
+        ...
+    TypeError: absolute must be a bool, got 1
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[str], *, casefold: bool = False) -> str:
+    """``value`` (lower-cased if ``casefold``), after checking it is one of ``allowed``.
+
+    Raises
+    ------
+    TypeError
+        Not a str.
+    ValueError
+        A str that is not one of ``allowed``.
+
+    Examples
+    --------
+    >>> check_choice("mode", "fan_sum", ("fan_in", "fan_out"))
+    Traceback (most recent call last):
+        ...
+    ValueError: mode must be one of 'fan_in', 'fan_out', got 'fan_sum'
+    """
+    choices = "one of " + ", ".join(map(repr, allowed))
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {choices}, got {value!r}")
+    key = value.lower() if casefold else value
+    if key not in allowed:
+        raise ValueError(f"{name} must be {choices}, got {value!r}")
+    return key
+
+
+def check_dtype(name: str, value: Any, allowed: Sequence[DTypeLike] = FLOAT_DTYPES) -> np.dtype[Any]:
+    """``numpy.dtype(value)``, after checking it is one of ``allowed``.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is no dtype at all (``numpy.dtype`` rejects an object that is not a str).
+    ValueError
+        A dtype, or a dtype name, that is not one of ``allowed`` (``"int32"``,
+        ``np.int64``), or a str that names no dtype.
+
+    Examples
+    --------
+    >>> check_dtype("dtype", "float64")
+    dtype('float64')
+    >>> check_dtype("dtype", "int32")
+    Traceback (most recent call last):
+        ...
+    ValueError: dtype must be one of float32, float64, got 'int32'
+    """
+    dtypes = [np.dtype(d) for d in allowed]
+    choices = "one of " + ", ".join(d.name for d in dtypes)
+    try:
+        dt: np.dtype[Any] = np.dtype(value)
+    except TypeError:
+        if isinstance(value, str):
+            raise ValueError(f"{name} must be {choices}, got {value!r}") from None
+        raise TypeError(f"{name} must be {choices}, got {value!r}") from None
+    if dt not in dtypes:
+        raise ValueError(f"{name} must be {choices}, got {value!r}")
+    return dt
+
+
+def check_callable(name: str, value: Any, *, optional: bool = False) -> None:
+    """Check that ``value`` is callable (or None when ``optional``); ``TypeError`` otherwise."""
+    if value is None and optional:
+        return
+    if not callable(value):
+        raise TypeError(f"{name} must be callable{' or None' if optional else ''}, got {value!r}")
+
+
+def check_shape(shape: Any, name: str = "shape") -> Shape:
+    """Normalise ``shape`` (an int or a sequence of ints) to a tuple of non-negative ints.
+
+    Raises
+    ------
+    TypeError
+        Not an int or a sequence (a str is no shape), or an element that is not an int.
+    ValueError
+        A negative dimension.
+
+    Examples
+    --------
+    >>> check_shape(3), check_shape([2, np.int64(3)])
+    ((3,), (2, 3))
+    >>> check_shape((4, -1))
+    Traceback (most recent call last):
+        ...
+    ValueError: shape[1] must be an int >= 0, got -1
+    """
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, without the ABC isinstance checks below
+    if is_int(shape):
+        return (check_int(name, shape, minimum=0),)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {shape!r}")
+    return tuple(check_int(f"{name}[{i}]", d, minimum=0) for i, d in enumerate(shape))
+
+
+def check_out(out: Any, shape: Shape, dtype: np.dtype[Any], name: str = "out") -> NDArray[Any]:
+    """Check that ``out`` can be filled in place with ``shape`` and ``dtype``: never copied, never cast.
+
+    Raises
+    ------
+    TypeError
+        Not a ``numpy.ndarray`` (``np.memmap`` and ``torch_tensor.numpy()``
+        views are), or its element type is not ``dtype``.
+    ValueError
+        Another shape, read-only, or not C-contiguous.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy.ndarray (np.memmap and torch_tensor.numpy() views qualify), "
+            f"got {type(out).__name__}"
+        )
+    if out.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {out.dtype}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must be a {dtype} array (dtype={dtype} was requested), got dtype {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writable, got a read-only array (out.flags.writeable is False)")
+    if not out.flags.c_contiguous:
+        raise ValueError(
+            f"{name} must be C-contiguous so that element i of the stream lands at flat index i, "
+            "got a strided view; fill a contiguous array and copy it into the view instead"
+        )
+    return out
+
+
+def resolve_dtype(dtype: DTypeLike | None, out: Any) -> np.dtype[Any]:
+    """The output dtype of a sampler: ``dtype`` if given, else ``out.dtype``, else float32."""
+    if dtype is None:
+        chosen: np.dtype[Any] = out.dtype if isinstance(out, np.ndarray) else np.dtype(np.float32)
+        return chosen
+    return check_dtype("dtype", dtype)
+
