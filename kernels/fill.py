@@ -69,6 +69,9 @@ from .kinds import (
 )
 from .philox import block_words
 
+#: ``(k0, k1, stream)``: the Philox key words and the stream number (counter word 2).
+Key = tuple[np.uint32, np.uint32, np.uint32]
+
 
 def _by_kind(values):
     """A tuple indexed by kind number from a ``{kind name: value}`` dict that names every kind."""
@@ -353,43 +356,43 @@ def _fill(kind, out, key, offset, params):
 
 
 @parallel
-def fill_uniform(out, key, offset, params):
+def fill_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Uniform on ``[low, high)``: ``params = (low, high - low, nextafter(high, low))``."""
     _fill(UNIFORM, out, key, offset, params)
 
 
 @parallel
-def fill_symmetric_uniform(out, key, offset, params):
+def fill_symmetric_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Uniform on ``(-bound, bound)``, mean exactly 0: ``params = (bound, nextafter(bound, 0))``."""
     _fill(SYMMETRIC_UNIFORM, out, key, offset, params)
 
 
 @parallel
-def fill_normal(out, key, offset, params):
+def fill_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Normal: ``params = (mean, std)``."""
     _fill(NORMAL, out, key, offset, params)
 
 
 @parallel
-def fill_truncated_normal_central(out, key, offset, params):
+def fill_truncated_normal_central(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
     _fill(TRUNCATED_NORMAL_CENTRAL, out, key, offset, params)
 
 
 @parallel
-def fill_truncated_normal_tail(out, key, offset, params):
+def fill_truncated_normal_tail(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """``fill_truncated_normal`` without branches, for grids that keep ``w`` below 16 (float32) or 36 (float64)."""
     _fill(TRUNCATED_NORMAL_TAIL, out, key, offset, params)
 
 
 @parallel
-def fill_truncated_normal(out, key, offset, params):
+def fill_truncated_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Truncated normal by the float64 inverse CDF with tail branches."""
     _fill(TRUNCATED_NORMAL, out, key, offset, params)
 
 
 @parallel
-def fill_bits(out, key, offset, params):
+def fill_bits(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """The raw Philox words: ``out`` is uint32 and ``params`` is ``()``."""
     _fill(BITS, out, key, offset, params)
 
