@@ -56,14 +56,14 @@ def load_cases() -> ModuleType:
 def measure_all() -> dict[tuple[str, str, int], dict[str, dict[str, float]]]:
     """Interleaved throughput of every (scheme, dtype, size) and implementation."""
     cases = load_cases()
-    bench = tree.load("bench")
+    measure = tree.load("measure")
     table = {}
     for size in SIZES:
         for dtype in DTYPES:
             buf = cases.allocate(cases.Case(SCHEMES[0], dtype, size))
             for scheme in SCHEMES:
                 try:
-                    r = bench.measure_case(cases.Case(scheme, dtype, size), repeats=5, out=buf)
+                    r = measure.measure_case(cases.Case(scheme, dtype, size), repeats=5, out=buf)
                 except NotImplementedError:
                     continue  # the library under test lacks this scheme's call: its figures are skipped
                 table[(scheme, dtype, size)] = {

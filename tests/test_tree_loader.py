@@ -54,7 +54,7 @@ def test_tree_copy_is_separate_and_runs_a_case(tree: ModuleType) -> None:
     small = cases.small_call_calls(cases.Case("symmetric_uniform", "float64", 1 << 10))
     assert small["xinit"]().shape == small["numpy"]().shape == (1, 1024)
 
-    result = tree.load("bench").measure_case(case, repeats=1, min_sample_time=0.0)
+    result = tree.load("measure").measure_case(case, repeats=1, min_sample_time=0.0)
     assert set(result.timings) == {"xinit", "numpy", "fill"}
 
 

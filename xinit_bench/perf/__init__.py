@@ -7,6 +7,7 @@ modules return.
   each builds its xinit-bench call, its NumPy reference and its small call.
 * :mod:`.references`: the parallel constant fill, the memory-bandwidth limit.
 * :mod:`.timing`: interleaved timing under ``perf_counter`` and ``process_time``.
+* :mod:`.measure`: one case measured (interleaved fill, thread scaling, small call).
 * :mod:`.bench`: the ``xinit-bench bench`` job and its speed targets.
 * :mod:`.figures`, :mod:`.baseline`, :mod:`.gate`: the CI regression gate.
 * :mod:`.machine`: CPU key, CPU model and SIMD flags, versions, memory probe.

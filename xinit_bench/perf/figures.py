@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..runtime import threads as numba_threads
-from .bench import CaseResult, measure_case
+from .measure import CaseResult, measure_case
 from .cases import DTYPES, IMPLS, SCHEMES, Case, XinitFactory
 from .timing import Timer
 
