@@ -1,6 +1,6 @@
 """Cold start: ``import xinit_bench`` plus the first call, in a fresh interpreter.
 
-Measured in a subprocess (DESIGN.md, "Measuring speed"), with
+Measured in a subprocess, so that nothing is imported or compiled yet, with
 ``NUMBA_CACHE_DIR`` pointing at an empty folder (everything is compiled) and
 at a folder that one earlier run filled (kernels load from the on-disk
 cache).  The child reports its own ``perf_counter`` span from before the

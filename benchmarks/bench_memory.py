@@ -2,7 +2,8 @@
 
 An ``out=`` fill should need about nothing beyond the buffer it is given: no
 temporary copy, no scratch array.  An allocating call should need its output
-and nothing more.  ``xinit_bench.bench.peak_bytes_beyond`` measures both ways:
+and nothing more.  ``peak_bytes_beyond`` (the working tree's
+``xinit_bench/perf/machine.py``) measures both ways:
 
 ``track_rss_bytes_beyond_output``
     Growth of the process's peak resident set during the call (Linux, reset
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .bench_samplers import load_bench
+from . import tree
+from .bench_samplers import load_cases
 from .common import DTYPES, MEMORY_SIZE, SCHEMES, SEED
 
 
@@ -34,21 +36,21 @@ class Memory:
     timeout = 300
 
     def setup(self, scheme: str, dtype: str, form: str) -> None:
-        bench = load_bench()
-        case = bench.Case(scheme, dtype, MEMORY_SIZE)
+        cases = load_cases()
+        case = cases.Case(scheme, dtype, MEMORY_SIZE)
         if form == "out":
-            self.out = bench.allocate(case)
-            self.call = bench.xinit_call(case, self.out, SEED)
+            self.out = cases.allocate(case)
+            self.call = cases.xinit_call(case, self.out, SEED)
             self.output_bytes = 0
         else:
-            self.call = bench.small_call_calls(case, SEED)["xinit"]
+            self.call = cases.RECIPES[case.scheme].call(case, SEED)
             self.output_bytes = MEMORY_SIZE * np.dtype(dtype).itemsize
         self.call()
         self.measured: dict[str, Any] | None = None
 
     def _measure(self) -> dict[str, Any]:
         if self.measured is None:
-            self.measured = load_bench().peak_bytes_beyond(self.call, self.output_bytes)
+            self.measured = tree.load("machine").peak_bytes_beyond(self.call, self.output_bytes)
         return self.measured
 
     def track_rss_bytes_beyond_output(self, scheme: str, dtype: str, form: str) -> float:

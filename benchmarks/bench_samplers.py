@@ -10,9 +10,14 @@ nor JIT compilation are timed).
 ``Throughput`` holds the ``track_`` figures of all four operations: M
 samples/s, the speed-up over NumPy and the fraction of the bandwidth fill's
 throughput, from one interleaved measurement of the three implementations on
-the same buffer per (operation, dtype, size) (``xinit_bench.bench.measure_case``,
-medians of 5), made once per run in ``setup_cache``.  It has no per-benchmark
-``setup``, so each figure is a cheap look-up in a fresh process.
+the same buffer per (operation, dtype, size) (``measure_case``, medians of
+5), made once per run in ``setup_cache``.  It has no per-benchmark ``setup``,
+so each figure is a cheap look-up in a fresh process.
+
+The calls come from the working tree's case table (``xinit_bench/perf/cases.py``,
+loaded by :mod:`.tree`), so every commit is timed against the same NumPy
+references and bandwidth fill; only the xinit-bench calls go to the commit's
+library, and a case whose public function that library lacks is skipped.
 
 ``xinit_bench`` is imported when this module is, so that asv's fork server
 pays for the import once rather than in every benchmark process; no kernel
@@ -21,46 +26,68 @@ runs at import (a fork after Numba's threads start would be unsafe).
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .common import DTYPES, IMPLS, NAMED_SCHEMES, NAMED_SHAPE, SCHEMES, SEED, SIZES, TORCH_TRUNC_BOUND, TORCH_TRUNC_STD
+from . import tree
+from .common import DTYPES, IMPLS, NAMED_SCHEMES, NAMED_SHAPE, SCHEMES, SEED, SIZES
 
 #: (impl, scheme, dtype) already called once in this process (compiled).
 _WARM: set[tuple[str, str, str]] = set()
 
 
 try:
-    import xinit_bench  # noqa: F401  (numba and the kernels' modules, imported once in the fork server)
-    from xinit_bench import bench as _bench
-except ImportError as _exc:  # a commit from before the measurement core
-    _bench = None
-    _IMPORT_ERROR = str(_exc)
+    import xinit_bench  # numba and the kernels' modules, imported once in the fork server
+except ImportError as _exc:
+    _IMPORT_ERROR: str | None = str(_exc)
+else:
+    _IMPORT_ERROR = None
 
 
-def load_bench() -> Any:
-    """``xinit_bench.bench``, or skip (``NotImplementedError``) on commits without it."""
-    if _bench is None:
-        raise NotImplementedError(f"xinit_bench.bench is not available: {_IMPORT_ERROR}")
-    return _bench
+def load_cases() -> ModuleType:
+    """The working tree's case table, or skip (``NotImplementedError``) if the library is not importable."""
+    if _IMPORT_ERROR is not None:
+        raise NotImplementedError(f"xinit_bench is not importable: {_IMPORT_ERROR}")
+    return tree.load("cases")
 
 
 def measure_all() -> dict[tuple[str, str, int], dict[str, dict[str, float]]]:
     """Interleaved throughput of every (scheme, dtype, size) and implementation."""
-    bench = load_bench()
+    cases = load_cases()
+    measure = tree.load("measure")
     table = {}
     for size in SIZES:
         for dtype in DTYPES:
-            buf = bench.allocate(bench.Case(SCHEMES[0], dtype, size))
+            buf = cases.allocate(cases.Case(SCHEMES[0], dtype, size))
             for scheme in SCHEMES:
-                r = bench.measure_case(bench.Case(scheme, dtype, size), repeats=5, out=buf)
+                try:
+                    r = measure.measure_case(cases.Case(scheme, dtype, size), repeats=5, out=buf)
+                except NotImplementedError:
+                    continue  # the library under test lacks this scheme's call: its figures are skipped
                 table[(scheme, dtype, size)] = {
                     "msps": {i: r.msps(i) for i in IMPLS},
                     "vs_numpy": {i: r.ratio(i, "numpy") for i in IMPLS},
                     "vs_fill": {i: r.ratio(i, "fill") for i in IMPLS},
                 }
     return table
+
+
+def _figure(cache: Any, scheme: str, dtype: str, size: int, key: str, impl: str) -> float:
+    entry = cache.get((scheme, dtype, size))
+    if entry is None:
+        raise NotImplementedError(f"{scheme}-{dtype}-{size} was not measured: the library under test lacks it")
+    return float(entry[key][impl])
+
+
+def make_call(cases: ModuleType, impl: str, case: Any, out: Any) -> Any:
+    """The ``impl`` call of ``case`` filling ``out``, from the working tree's case table."""
+    if impl == "xinit":
+        return cases.xinit_call(case, out, SEED)
+    if impl == "numpy":
+        return cases.numpy_call(case, out, SEED)
+    return cases.fill_call(out)
 
 
 class _Fill:
@@ -75,15 +102,10 @@ class _Fill:
     warmup_time = 0.0
 
     def setup(self, impl: str, dtype: str, size: int) -> None:
-        bench = load_bench()
-        case = bench.Case(self.scheme, dtype, size)
-        self.out = bench.allocate(case)
-        if impl == "xinit":
-            self.call = bench.xinit_call(case, self.out, SEED)
-        elif impl == "numpy":
-            self.call = bench.numpy_call(case, self.out, SEED)
-        else:
-            self.call = bench.fill_call(self.out)
+        cases = load_cases()
+        case = cases.Case(self.scheme, dtype, size)
+        self.out = cases.allocate(case)
+        self.call = make_call(cases, impl, case, self.out)
         key = (impl, self.scheme, dtype)
         if key not in _WARM:
             self.call()
@@ -128,37 +150,31 @@ class Throughput:
         return measure_all()
 
     def track_throughput(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return float(cache[(scheme, dtype, size)]["msps"][impl])
+        return _figure(cache, scheme, dtype, size, "msps", impl)
 
     track_throughput.unit = "M samples/s"  # type: ignore[attr-defined]
 
     def track_speedup_vs_numpy(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return float(cache[(scheme, dtype, size)]["vs_numpy"][impl])
+        return _figure(cache, scheme, dtype, size, "vs_numpy", impl)
 
     track_speedup_vs_numpy.unit = "x NumPy throughput"  # type: ignore[attr-defined]
 
     def track_fraction_of_bandwidth(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return float(cache[(scheme, dtype, size)]["vs_fill"][impl])
+        return _figure(cache, scheme, dtype, size, "vs_fill", impl)
 
     track_fraction_of_bandwidth.unit = "x bandwidth-fill throughput"  # type: ignore[attr-defined]
 
 
 def _named_call(impl: str, name: str, dtype: str) -> Any:
-    """An allocating call of the named scheme ``name``, or of its NumPy reference."""
-    try:
-        import xinit_bench as xb
-        from xinit_bench import reference
-    except ImportError as exc:
-        raise NotImplementedError(f"xinit_bench is not importable: {exc}") from None
+    """An allocating call of the named scheme ``name``, or of its NumPy reference (from the working tree)."""
+    load_cases()
     np_dtype = np.dtype(dtype).type
     if impl == "xinit":
-        fn = getattr(xb, name, None)
+        fn = getattr(xinit_bench, name, None)
         if fn is None:
             raise NotImplementedError(f"xinit_bench.{name} does not exist in this commit")
         return lambda: fn(NAMED_SHAPE, seed=SEED, dtype=np_dtype)
-    scheme = getattr(reference, "scheme", None)
-    if scheme is None:
-        raise NotImplementedError("xinit_bench.reference.scheme does not exist in this commit")
+    scheme = tree.module("reference").scheme
     rng = np.random.default_rng(SEED)
     return lambda: scheme(name, NAMED_SHAPE, rng=rng, dtype=np_dtype)
 
@@ -188,29 +204,7 @@ class TorchTruncatedNormal(_Fill):
     """torch's ``trunc_normal_(std=0.02)``: the absolute cut +-2 is +-100 std.
 
     Such a cut sends the inverse CDF into its tail series, a different kernel
-    from ``TruncatedNormal``'s +-2 std.  The calls are spelled out with the
-    public API (``absolute=True`` has existed since the first release) rather
-    than through ``xinit_bench.bench``, whose ``truncated_normal_wide`` scheme
-    older commits lack.
+    from ``TruncatedNormal``'s +-2 std: the case table's ``truncated_normal_wide``.
     """
 
-    scheme = "truncated_normal"
-
-    def setup(self, impl: str, dtype: str, size: int) -> None:
-        bench = load_bench()
-        import xinit_bench as xb
-        from xinit_bench import reference
-
-        self.out = out = bench.allocate(bench.Case(self.scheme, dtype, size))
-        std, bound = TORCH_TRUNC_STD, TORCH_TRUNC_BOUND
-        if impl == "xinit":
-            self.call = lambda: xb.truncated_normal(out.shape, 0.0, std, -bound, bound, absolute=True, seed=SEED, out=out)
-        elif impl == "numpy":
-            rng = np.random.default_rng(SEED)
-            self.call = lambda: reference.fill_truncated_normal(out, 0.0, std, -bound / std, bound / std, rng)
-        else:
-            self.call = bench.fill_call(out)
-        key = (impl, "torch_truncated_normal", dtype)
-        if key not in _WARM:
-            self.call()
-            _WARM.add(key)
+    scheme = "truncated_normal_wide"

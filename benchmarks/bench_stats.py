@@ -13,7 +13,7 @@ as a slowdown does.  For ``n`` samples ``x`` of a distribution with variance
 ``track_variance_error_se``
     ``(s^2 - sigma^2) / SE`` with ``SE = sigma^2 sqrt((kappa - 1) / n)``: to
     first order in ``1/n``, ``Var[s^2] = (mu_4 - sigma^4) / n`` and
-    ``mu_4 = kappa sigma^4`` (the tolerance of STYLE.md, "Tests").  Beyond
+    ``mu_4 = kappa sigma^4`` (the same tolerance the statistical tests use).  Beyond
     about 4 in absolute value it is a bias, not chance.
 ``track_mean_error_se``
     ``(mean - mu) / (sigma / sqrt(n))``.

@@ -18,7 +18,7 @@ DTYPES = ("float32", "float64")
 #: of the same buffer (the memory-bandwidth limit).
 IMPLS = ("xinit", "numpy", "fill")
 
-#: The fills measured (``xinit_bench.bench.SCHEMES``).
+#: The fills measured (``xinit_bench.perf.cases.SCHEMES``).
 SCHEMES = ("symmetric_uniform", "uniform", "normal", "truncated_normal")
 
 #: Seed of every timed fill.

@@ -1,6 +1,6 @@
 """Gate stability check: the gate must not flap on an unchanged tree under load.
 
-Runs ``python -m xinit_bench.gate`` (quick mode, as ``.ci/run`` does) several
+Runs ``python -m xinit_bench.cli gate`` (quick mode, as ``.ci/run`` does) several
 times back to back, each in a fresh process, while a busy loop pinned to the
 last CPU keeps that core fully loaded; reports how many runs passed and the
 largest change any benchmark showed.  Exits 0 only if every run passed.
@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("gate_args", nargs="*", help="extra gate arguments (after --)")
     args = parser.parse_args(argv)
 
-    gate_cmd = [sys.executable, "-m", "xinit_bench.gate", "--json", *([] if args.full else ["--quick"]), *args.gate_args]
+    mode = [] if args.full else ["--quick"]
+    gate_cmd = [sys.executable, "-m", "xinit_bench.cli", "gate", "--json", *mode, *args.gate_args]
     busy: subprocess.Popen[bytes] | None = None
     if not args.no_load:
         core = _other_core()

@@ -15,18 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from xinit_bench import bench, gate
+from xinit_bench import cli
+from xinit_bench.cli import gate as gate_cli
+from xinit_bench.perf import cases
+from xinit_bench.perf import gate
 
 #: Two cheap cases: one memory-bound fill, one transcendental transform.
-CASES = (bench.Case("symmetric_uniform", "float32", 1 << 20), bench.Case("normal", "float32", 1 << 20))
+CASES = (cases.Case("symmetric_uniform", "float32", 1 << 20), cases.Case("normal", "float32", 1 << 20))
 NAMES = [c.name for c in CASES]
 
 
 def run_gate(argv: list[str], **kwargs: object) -> tuple[int, str, str]:
     """Run the gate in-process; return (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    args = gate.build_parser().parse_args(argv)
-    code = gate.execute(args, out=out, err=err, **kwargs)  # type: ignore[arg-type]
+    args = cli.build_parser().parse_args(["gate", *argv])
+    code = gate_cli.execute(args, out=out, err=err, **kwargs)  # type: ignore[arg-type]
     return code, out.getvalue(), err.getvalue()
 
 
@@ -34,9 +37,9 @@ def only(names: list[str]) -> list[str]:
     return [arg for name in names for arg in ("--only", name)]
 
 
-def twice(case: bench.Case, out: object) -> bench.Call:
+def twice(case: cases.Case, out: object) -> cases.Call:
     """The real xinit-bench call, made twice: a kernel exactly 2x slower."""
-    call = bench.xinit_call(case, out)  # type: ignore[arg-type]
+    call = cases.xinit_call(case, out)  # type: ignore[arg-type]
 
     def slowed() -> object:
         call()
@@ -118,6 +121,36 @@ def test_json_output(tmp_path: Path, small_baseline: Path) -> None:
     parsed = json.loads(out)
     assert code == parsed["exit_code"] == gate.ExitCode.REGRESSION
     assert {b["name"]: b["status"] for b in parsed["benchmarks"]} == {NAMES[0]: "REGRESSION", NAMES[1]: "ok"}
+
+
+def test_json_to_a_file_keeps_the_table(tmp_path: Path, small_baseline: Path) -> None:
+    data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 2.0, NAMES[1]: 1.0})
+    target = tmp_path / "gate.json"
+    code, out, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(data), "--json", str(target)])
+    assert code == gate.ExitCode.REGRESSION
+    assert "REGRESSION" in out and NAMES[0] in out  # the table still prints
+    parsed = json.loads(target.read_text())
+    assert parsed["exit_code"] == gate.ExitCode.REGRESSION
+    assert {b["name"]: b["status"] for b in parsed["benchmarks"]} == {NAMES[0]: "REGRESSION", NAMES[1]: "ok"}
+    assert f"wrote {target}" in err
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "directory"])
+def test_unwritable_json_path_is_refused_before_measuring(tmp_path: Path, where: str) -> None:
+    target = tmp_path / "no" / "such" / "gate.json" if where == "missing-dir" else tmp_path
+    measured: list[str] = []
+
+    def never(case: cases.Case, out: object) -> cases.Call:
+        measured.append(case.name)
+        return cases.xinit_call(case, out)  # type: ignore[arg-type]
+
+    code, out, err = run_gate(
+        ["--baseline-dir", str(tmp_path / "empty"), *only(NAMES[:1]), "--json", str(target)], xinit_factory=never
+    )
+    assert code == gate.ExitCode.USAGE
+    assert measured == [] and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("xinit-bench gate: error: --json ")
 
 
 def test_per_benchmark_tolerance_survives_an_update(tmp_path: Path, small_baseline: Path) -> None:
@@ -222,7 +255,7 @@ def test_command_line_reports_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("{garbage")
     proc = subprocess.run(
-        [sys.executable, "-m", "xinit_bench.gate", "--baseline", str(path), "--quick"],
+        [sys.executable, "-m", "xinit_bench.cli", "gate", "--baseline", str(path), "--quick"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,30 +1,25 @@
-"""The ``propagate`` and ``gains`` subcommands, driven through a stand-alone argparse parser.
+"""The ``propagate`` and ``gains`` subcommands, driven in-process through the real CLI parser.
 
-``xinit_bench.cli`` wires :func:`xinit_bench._cli_propagate.register` into the
-real CLI; these tests build the same subparsers on a parser of their own, so
-they exercise exactly the code the CLI runs, on small networks.
+:func:`xinit_bench.cli.main` is the console script's entry point; these tests
+call it with small networks, so they exercise exactly the code the CLI runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from xinit_bench import _cli_propagate
+from xinit_bench import cli
 from xinit_bench.propagation import ACTIVATIONS, PYTORCH_GAINS, critical_gain
 
 SMALL = ["--depth", "3", "--width", "32", "--batch", "16", "--repeats", "2", "--seed", "1"]
 
 
 def _main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="xinit-bench")
-    _cli_propagate.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return cli.main(argv)
 
 
 def test_propagate_table_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,6 +75,9 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--preset", "lecun1998"], "argument --preset: invalid choice"),
         (["--plot", "x.png", "--no-plot"], "not allowed with argument"),
         (["--plot", "no/such/dir/x.png"], "does not exist"),
+        (["--plot", "/proc/x.png"], "--plot /proc/x.png: "),  # not writable (or no /proc at all)
+        (["--json", "no/such/dir/r.json"], "does not exist"),
+        (["--json", "."], "is a directory"),
         (["--plot", "x.pdf"], "ending in .png"),
         (["--depth", "50", "--width", "1024", "--batch", "100000000"], "needs an estimated"),
     ],
@@ -99,6 +97,53 @@ def test_propagate_bad_options_exit_2_in_one_line(argv: list[str], message: str,
     assert "\n" not in err and "Traceback" not in err
     assert err.startswith("xinit-bench propagate: error: ") and message in err, err
     assert list(tmp_path.iterdir()) == []  # no partial output
+
+
+def test_propagate_without_matplotlib_is_refused_before_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from xinit_bench.cli import propagate
+
+    ran: list[object] = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(propagate, "matplotlib_available", lambda: False)
+    monkeypatch.setattr(propagate.prop, "simulate", lambda *a, **k: ran.append(a))
+    assert _main(["propagate", *SMALL]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("xinit-bench propagate: error: --plot needs matplotlib")
+    assert ran == [] and list(tmp_path.iterdir()) == []
+    # --no-plot does not need it
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(propagate, "matplotlib_available", lambda: False)
+    assert _main(["propagate", *SMALL, "--no-plot"]) == 0
+
+
+def test_gains_json_to_a_file_keeps_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "gains.json"
+    assert _main(["gains", "--json", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert "critical gains" in captured.out and "gelu" in captured.out
+    assert f"wrote {target}" in captured.err
+    assert len(json.loads(target.read_text())["rows"]) == len(ACTIVATIONS)
+
+
+def test_gains_unwritable_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(["gains", "--json", str(tmp_path / "no" / "gains.json")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("xinit-bench gains: error: --json ")
+
+
+def test_info_json_to_stdout_and_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(["info", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)  # nothing but JSON on stdout
+    assert data["threading_layer"] != "not initialised" and isinstance(data["simd_flags"], list)
+    target = tmp_path / "info.json"
+    assert _main(["info", "--json", str(target)]) == 0
+    assert "xinit-bench info" in capsys.readouterr().out
+    assert json.loads(target.read_text())["cpu_key"] == data["cpu_key"]
+    assert _main(["info", "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("xinit-bench info: error: --json ")
 
 
 def test_gains_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,50 @@
+"""The ``xinit-bench`` command line.
+
+Subcommands, one module each (``setup_arguments(subparsers)`` adds the
+subcommand and sets ``func=run``; ``run(args)`` returns the exit code):
+``bench`` (throughput against NumPy and the memory-bandwidth limit), ``gate``
+(CI regression gate), ``propagate`` and ``gains`` (variance propagation
+study), ``info`` (versions, threading layer, CPU, threads).  Tables by
+default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it
+beside the tables.  Usage errors are one line on stderr with exit status 2.
+The CLI, unlike the library, may set the thread count (``--threads``) and
+records what it used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import bench, gains, gate, info, propagate
+from .common import UsageError, fail, one_line_errors
+
+__all__ = ["build_parser", "main"]
+
+COMMANDS = (bench, gate, propagate, gains, info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``xinit-bench`` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="xinit-bench",
+        description="Fast, bit-reproducible weight initialisation: benchmarks, CI gate, variance propagation.",
+    )
+    one_line_errors(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.setup_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``xinit-bench``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:  # an output that could not be written at the end of a run
+        return fail(f"xinit-bench {args.command}", str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

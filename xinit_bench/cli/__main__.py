@@ -1,0 +1,9 @@
+"""``python -m xinit_bench.cli``: the same as the ``xinit-bench`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from . import main
+
+sys.exit(main())

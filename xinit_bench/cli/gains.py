@@ -1,0 +1,90 @@
+"""``xinit-bench gains``: the critical gain of every activation under each criterion, beside PyTorch's."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from .. import propagation as prop
+from .common import UsageError, add_json_option, console, emit_json, fail, json_target, one_line_errors, to_stdout
+
+PROG = "xinit-bench gains"
+
+
+def setup_arguments(subparsers: Any) -> None:
+    """Add ``gains`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    g = subparsers.add_parser(
+        "gains",
+        help="critical gain of every activation under each criterion, beside PyTorch's",
+        description=(
+            "Gains g (Var[W] = g^2/fan_in) from mean-field theory: 'forward' keeps q* a fixed point "
+            "of the length map (g^2 E[phi^2] = q*), 'backward' keeps the gradient second moment "
+            "(chi_1 = g^2 E[phi'^2] = 1), 'edge of chaos' does both with a bias sigma_b and "
+            "reports whether that needs sigma_b^2 < 0 (infeasible) and whether q* is stable."
+        ),
+    )
+    g.add_argument("--q", type=float, default=1.0, help="the fixed point q* (default: 1)")
+    add_json_option(g, "the table")
+    g.set_defaults(func=run)
+    one_line_errors(g)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``xinit-bench gains``."""
+    try:
+        json_to = json_target(args.json)
+        if not (math.isfinite(args.q) and args.q > 0):
+            raise UsageError(f"--q must be finite and > 0, got {args.q}")
+        rows = prop.gain_table(args.q)
+    except (UsageError, ValueError, TypeError) as exc:
+        return fail(PROG, str(exc))
+    data = {
+        "q": args.q,
+        "rows": [
+            {"activation": r["activation"], "pytorch": r["pytorch"],
+             **{crit: r[crit].to_dict() for crit in prop.CRITERIA}}
+            for r in rows
+        ],
+    }
+    if not to_stdout(json_to):
+        print_gains(rows, args.q)
+    if json_to is not None:
+        emit_json(data, json_to)
+    return 0
+
+
+def _slope(cg: prop.CriticalGain) -> str:
+    tag = "" if cg.stable else " unstable"
+    return f"{cg.length_slope:.3f}{tag}"
+
+
+def print_gains(rows: list[dict[str, Any]], q: float) -> None:
+    """Print the gain table of :func:`~xinit_bench.propagation.gain_table` on stdout."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=f"critical gains g (Var[W] = g^2 / fan_in) at q* = {q:g}",
+        title_justify="left",
+        caption=escape(
+            "forward: g^2 E[phi(sqrt(q*) z)^2] = q*;  backward: chi_1 = g^2 E[phi'^2] = 1;  edge of chaos: "
+            "chi_1 = 1 with a bias sigma_b that puts q* on the length map.\n"
+            "slope at q*: d q^l / d q^(l-1) of the forward-criterion network at q*; above 1 the fixed "
+            "point is unstable and q drifts away geometrically with depth.  "
+            "pytorch: torch.nn.init.calculate_gain, '-' where PyTorch rejects the name."
+        ),
+        caption_justify="left",
+    )
+    for column in ("activation", "pytorch", "forward g", "slope at q*", "backward g", "EoC sigma_w",
+                   "EoC sigma_b", "edge of chaos"):
+        table.add_column(column, justify="left" if column in ("activation", "edge of chaos") else "right")
+    for r in rows:
+        fwd, bwd, eoc = (r[c] for c in prop.CRITERIA)
+        torch = "-" if r["pytorch"] is None else f"{r['pytorch']:.4f}"
+        table.add_row(
+            escape(r["activation"]), torch, f"{fwd.gain:.4f}", _slope(fwd), f"{bwd.gain:.4f}",
+            f"{eoc.gain:.4f}" if eoc.feasible else "-", f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
+            escape(eoc.note),
+        )
+    console(width=160).print(table)

@@ -1,0 +1,22 @@
+"""Measurement layer of xinit-bench: cases, timers, reports and the regression gate.
+
+No command-line code lives here; :mod:`xinit_bench.cli` renders what these
+modules return.
+
+* :mod:`.cases`: the one table of measured cases (scheme, dtype, size) and how
+  each builds its xinit-bench call, its NumPy reference and its small call.
+* :mod:`.references`: the parallel constant fill, the memory-bandwidth limit.
+* :mod:`.timing`: interleaved timing under ``perf_counter`` and ``process_time``.
+* :mod:`.measure`: one case measured (interleaved fill, thread scaling, small call).
+* :mod:`.bench`: the ``xinit-bench bench`` job and its speed targets.
+* :mod:`.figures`, :mod:`.baseline`, :mod:`.gate`: the CI regression gate.
+* :mod:`.machine`: CPU key, CPU model and SIMD flags, versions, memory probe.
+
+Every module refers to the rest of the source tree by relative imports, and
+to the library under test only through a lazy ``import xinit_bench`` inside
+the call factories of :mod:`.cases`: ``benchmarks/tree.py`` loads these modules
+from the working tree under another package name while asv installs the
+library of an older commit.  Nothing is imported eagerly here.
+"""
+
+from __future__ import annotations
