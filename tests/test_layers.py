@@ -8,10 +8,8 @@ Layers, lowest first (docs/design.md, "Layers"):
    schemes, gains, gauss, activations, fans, validation, runtime, reference,
    ...).  No import cycle among them.
 2. ``xinit_bench.propagation.*`` and ``xinit_bench.perf.*`` -- peers that must
-   not import each other.  Until the benchmark tooling moves into
-   ``xinit_bench.perf``, its modules ``bench`` and ``gate`` are counted here.
-3. ``xinit_bench.cli.*`` -- the command line (today ``cli``, ``_cli_bench``
-   and ``_cli_propagate``).
+   not import each other.
+3. ``xinit_bench.cli.*`` -- the command line.
 
 A module may import its own layer and the layers below, never one above.
 
@@ -36,9 +34,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"xinit_bench": ROOT / "xinit_bench", "xinit_bench.kernels": ROOT / "kernels"}
 FACADE = "xinit_bench"
-#: Today's top-level modules of the benchmark tooling and the CLI, by the layer they belong to.
-PERF_MODULES = {"xinit_bench.bench", "xinit_bench.gate"}
-CLI_MODULES = {"xinit_bench.cli", "xinit_bench._cli_bench", "xinit_bench._cli_propagate"}
 
 
 def modules() -> dict[str, Path]:
@@ -66,9 +61,9 @@ def layer(module: str) -> tuple[int, str]:
         return 0, "kernels"
     if module == FACADE:
         return 1, "facade"
-    if module in CLI_MODULES or module.startswith("xinit_bench.cli."):
+    if module == "xinit_bench.cli" or module.startswith("xinit_bench.cli."):
         return 3, "cli"
-    if module in PERF_MODULES or module == "xinit_bench.perf" or module.startswith("xinit_bench.perf."):
+    if module == "xinit_bench.perf" or module.startswith("xinit_bench.perf."):
         return 2, "perf"
     if module == "xinit_bench.propagation" or module.startswith("xinit_bench.propagation."):
         return 2, "propagation"

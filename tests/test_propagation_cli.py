@@ -60,16 +60,17 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--activation", "swish"], "unknown activation 'swish'"),
-        (["--depth", "0"], "depth must be >= 1"),
-        (["--width", "0"], "width must be >= 1"),
+        (["--activation", "swish"], "activation must be one of 'linear', 'relu', 'leaky_relu', 'tanh', 'sigmoid', "
+                                    "'elu', 'selu', 'gelu', 'silu', 'softplus', 'mish', got 'swish'"),
+        (["--depth", "0"], "depth must be an int >= 1, got 0"),
+        (["--width", "0"], "width must be an int >= 1, got 0"),
         (["--depth", "x"], "argument --depth: invalid int value"),
-        (["--bias-std", "-1"], "bias_std must be finite and >= 0"),
+        (["--bias-std", "-1"], "bias_std must be a finite real number >= 0.0, got -1.0"),
         (["--widths", "8,8", "--depth", "2"], "not both"),
         (["--widths", "8,a"], "not a comma-separated list of integers"),
-        (["--init", "glorot"], "unknown init 'glorot'"),
+        (["--init", "glorot"], "'lecun_truncated_normal', 'standard', got 'glorot'"),
         (["--activation", "tanh", "--param", "0.1"], "takes no parameter"),
-        (["--batch", "0"], "batch must be >= 1"),
+        (["--batch", "0"], "batch must be an int >= 1, got 0"),
         (["--dtype", "float16"], "argument --dtype: invalid choice"),
         (["--preset", "he2015", "--activation", "tanh"], "--preset he2015 fixes the network; drop --activation"),
         (["--preset", "lecun1998"], "argument --preset: invalid choice"),
