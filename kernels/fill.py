@@ -22,7 +22,6 @@ entry point                 params                             element
 ``fill_normal``             ``(mean, std)``                    ``mean + std z``, Box-Muller
 ``fill_truncated_normal``   ``(p0, dp, mean, scale, lo, hi)``  ``clip(mean + scale Phi^-1(p0 + dp u), lo, hi)``
 ``fill_bits``               ``()``                             the raw uint32 word (uint32 ``out``)
-``fill_constant``           ``value``                          the memory-bandwidth reference
 ==========================  =================================  ===================================================
 
 ``fill_truncated_normal`` computes the inverse CDF in float64 with a branch
@@ -409,15 +408,3 @@ FILLS = {
 }
 assert set(FILLS) == set(KINDS)
 
-
-@parallel
-def fill_constant(out: NDArray[Any], value: Any) -> None:
-    """Write ``value`` everywhere: the memory-bandwidth limit that fills are measured against."""
-    n = out.size
-    nchunks = (n + CHUNK - 1) // CHUNK
-    for c in prange(nchunks):
-        s = c * CHUNK
-        e = min(n, s + CHUNK)
-        chunk = out[s:e]
-        for i in range(e - s):
-            chunk[i] = value
