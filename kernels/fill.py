@@ -468,9 +468,9 @@ FILLS = {
     "symmetric_uniform": fill_symmetric_uniform,
     "normal": fill_normal,
     "truncated_normal_central": fill_truncated_normal_central,
-    "truncated_normal_tail": fill_truncated_normal_tail,
     "truncated_normal": fill_truncated_normal,
     "bits": fill_bits,
+    "truncated_normal_tail": fill_truncated_normal_tail,
 }
 #: kind name -> serial entry point: the same values, on the calling thread only.
 SERIAL_FILLS = {
@@ -478,9 +478,9 @@ SERIAL_FILLS = {
     "symmetric_uniform": serial_symmetric_uniform,
     "normal": serial_normal,
     "truncated_normal_central": serial_truncated_normal_central,
-    "truncated_normal_tail": serial_truncated_normal_tail,
     "truncated_normal": serial_truncated_normal,
     "bits": serial_bits,
+    "truncated_normal_tail": serial_truncated_normal_tail,
 }
 assert set(FILLS) == set(SERIAL_FILLS) == set(KINDS)
 
