@@ -33,15 +33,20 @@ float64; its own float32 maths and params in ``out``'s dtype) and
 float64 -- e.g. torch's ``trunc_normal_(std=0.02)``, which cuts at +-100
 sigma).  The tail variant gives the same bits as ``fill_truncated_normal``.
 
-Execution: outputs of fewer than ``SERIAL_BELOW[kind]`` elements run on the
-calling thread (a ``prange`` launch costs 2-12 us); larger ones are cut into
-``CHUNK``-element pieces run in ``prange``.  The inner loop writes through a
-0-based slice of whole Philox blocks, which LLVM vectorises (docs/design.md,
-"Kernel facts").
+Execution.  Every kind has two entry points with the same values:
+``serial_<kind>`` fills on the calling thread, and ``fill_<kind>`` cuts
+outputs of ``SERIAL_BELOW[kind]`` elements or more into ``CHUNK``-element
+pieces run in ``prange`` (a launch costs 2-12 us, so smaller outputs run
+serially there too).  Both call one compiled serial loop per (kind, dtype),
+``_serial``, whose inner loop writes through a 0-based slice of whole Philox
+blocks, which LLVM vectorises (docs/design.md, "Kernel facts").  The two are
+compiled separately and only when first called, so a process that only makes
+small tensors never compiles a parallel kernel, and one that does compiles
+the transform once, not once per execution path.
 
 Each entry point fills one *kind* (``kinds.py``: the names shared with
 ``xinit_bench.reference.philox_fill`` and the rest of the library);
-:data:`FILLS` maps every kind name to its entry point.
+:data:`FILLS` and :data:`SERIAL_FILLS` map every kind name to its entry points.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from numba.extending import overload
 
 from . import convert as cv
 from . import transforms as tf
-from ._jit import inline_ir, parallel
+from ._jit import inline_ir, jit, parallel
 from .kinds import (
     BITS,
     KINDS,
@@ -242,21 +247,10 @@ _BLOCK_TRANSFORMS = {
 }
 
 
-def block_values(kind, out, w0, w1, w2, w3, params):
-    """The ``E`` values that Philox block words ``w0..w3`` give (Numba only)."""
-    raise NotImplementedError("block_values is only callable from Numba code")
-
-
-@overload(block_values, inline="always", prefer_literal=True)
-def _block_values_impl(kind, out, w0, w1, w2, w3, params):
-    if not isinstance(kind, types.IntegerLiteral):
-        return None
-    transform = inline_ir(_BLOCK_TRANSFORMS[(kind.literal_value, out.dtype)])
-
-    def impl(kind, out, w0, w1, w2, w3, params):
-        return transform(w0, w1, w2, w3, params)
-
-    return impl
+#: The same transforms, marked for inlining into the Numba IR of the loop that
+#: calls them (wrapped once here: a new wrapper per compilation would be
+#: typed anew every time).
+_INLINED = {key: inline_ir(fn) for key, fn in _BLOCK_TRANSFORMS.items()}
 
 
 # --- the skeleton ----------------------------------------------------------------
@@ -280,24 +274,25 @@ TWO_PASS_F64 = _by_kind({
 
 
 @inline_ir
-def _fill_blocks(kind, body, block, key, params):
-    """Fill whole blocks ``block, block + 1, ...`` into the 0-based ``body``.
+def _one_pass(transform, body, block, key, params):
+    """Fill whole blocks ``block, block + 1, ...`` into the 0-based ``body``, one pass."""
+    e = 4 if body.itemsize == 4 else 2
+    for j in range(body.size // e):
+        w0, w1, w2, w3 = block_words(block + j, key)
+        _store_block(body, j, transform(w0, w1, w2, w3, params))
 
-    float32: one pass, 4 elements per block.  float64 (``TWO_PASS_F64``
-    kinds): a float64 slot holds
-    exactly the two words it consumes, so each 4 KiB tile is filled in two
-    passes over L1: raw words through a uint32 view of the output (pure uint32
+
+@inline_ir
+def _two_pass(transform, body, block, key, params):
+    """As :func:`_one_pass` for float64, in two passes over each 4 KiB tile.
+
+    A float64 slot holds exactly the two words it consumes, so each tile is
+    filled with raw words through a uint32 view of the output (pure uint32
     code, which LLVM vectorises 16 lanes wide), then each slot's words are
     converted in place (8 lanes).  In one pass the 64-bit conversions forced
     8 lanes on the Philox rounds too, halving their throughput.
     """
-    e = 4 if body.itemsize == 4 else 2
-    nfull = body.size // e
-    if e == 4 or not TWO_PASS_F64[kind]:
-        for j in range(nfull):
-            w0, w1, w2, w3 = block_words(block + j, key)
-            _store_block(body, j, block_values(kind, body, w0, w1, w2, w3, params))
-        return
+    nfull = body.size // 2
     for t0 in range(0, nfull, TILE_BLOCKS):
         t1 = min(nfull, t0 + TILE_BLOCKS)
         tile = body[t0 * 2 : t1 * 2]
@@ -309,94 +304,164 @@ def _fill_blocks(kind, body, block, key, params):
             words[4 * j + 2] = w2
             words[4 * j + 3] = w3
         for j in range(t1 - t0):
-            vals = block_values(kind, tile, words[4 * j], words[4 * j + 1], words[4 * j + 2], words[4 * j + 3], params)
+            vals = transform(words[4 * j], words[4 * j + 1], words[4 * j + 2], words[4 * j + 3], params)
             _store_block(tile, j, vals)
 
 
 @inline_ir
-def fill_range(kind, out, key, start, params):
-    """Serially fill ``out`` (0-based view) with stream positions ``start ...``."""
-    n = out.size
-    if n == 0:
-        return
-    e = 4 if out.itemsize == 4 else 2
-    block = start // e
-    head = (e - start % e) % e
-    if head > n:
-        head = n
-    if head > 0:
-        w0, w1, w2, w3 = block_words(block, key)
-        vals = block_values(kind, out, w0, w1, w2, w3, params)
-        r = start % e
-        for t in range(head):
-            out[t] = vals[r + t]
-        block += 1
-    nfull = (n - head) // e
-    _fill_blocks(kind, out[head : head + nfull * e], block, key, params)
-    done = head + nfull * e
-    if done < n:
-        w0, w1, w2, w3 = block_words(block + nfull, key)
-        vals = block_values(kind, out, w0, w1, w2, w3, params)
-        for t in range(n - done):
-            out[done + t] = vals[t]
+def _partial_blocks(transform, out, key, params, head_block, head_skip, head, tail_block, tail_at):
+    """The partial blocks at both ends of a range, through one call site of the transform."""
+    for k in range(2):
+        if k == 0:
+            blk, skip, count, dst = head_block, head_skip, head, 0
+        else:
+            blk, skip, count, dst = tail_block, 0, out.size - tail_at, tail_at
+        if count > 0:
+            w0, w1, w2, w3 = block_words(blk, key)
+            vals = transform(w0, w1, w2, w3, params)
+            for t in range(count):
+                out[dst + t] = vals[skip + t]
 
 
 @inline_ir
-def _fill(kind, out, key, offset, params):
+def _range_layout(out, start):
+    """``(block, skip, head, first_full_block, nfull, tail_at)`` of filling ``out`` from stream position ``start``."""
     n = out.size
-    if n < SERIAL_BELOW[kind]:
-        fill_range(kind, out, key, offset, params)
+    e = 4 if out.itemsize == 4 else 2
+    block = start // e
+    skip = start % e
+    head = min((e - skip) % e, n)
+    first = block + 1 if head > 0 else block
+    nfull = (n - head) // e
+    return block, skip, head, first, nfull, head + nfull * e
+
+
+def _serial(kind, out, key, start, params):
+    """Serially fill ``out`` (0-based) with stream positions ``start ...`` of ``kind`` (Numba only)."""
+    raise NotImplementedError("_serial is only callable from Numba code")
+
+
+@overload(_serial, prefer_literal=True)
+def _serial_impl(kind, out, key, start, params):
+    # Not inlined: one compiled function per (kind, dtype), which every entry
+    # point and both execution paths call.  Inlining it (and dispatching the
+    # transform through an inline overload) made Numba type the whole
+    # transform chain a dozen times per entry point: 12.9 s of CPU to compile
+    # the float32 central truncated normal, against 2.4 s this way.
+    if not isinstance(kind, types.IntegerLiteral):
+        return None
+    transform = _INLINED[(kind.literal_value, out.dtype)]
+    body_pass = _two_pass if out.dtype == types.float64 and TWO_PASS_F64[kind.literal_value] else _one_pass
+
+    def impl(kind, out, key, start, params):
+        if out.size == 0:
+            return
+        block, skip, head, first, nfull, tail_at = _range_layout(out, start)
+        body_pass(transform, out[head:tail_at], first, key, params)
+        _partial_blocks(transform, out, key, params, block, skip, head, first + nfull, tail_at)
+
+    return impl
+
+
+@jit
+def serial_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Uniform on ``[low, high)`` on the calling thread: :func:`fill_uniform`'s values without a parallel launch."""
+    _serial(UNIFORM, out, key, offset, params)
+
+
+@jit
+def serial_symmetric_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Symmetric uniform on the calling thread: :func:`fill_symmetric_uniform`'s values without a parallel launch."""
+    _serial(SYMMETRIC_UNIFORM, out, key, offset, params)
+
+
+@jit
+def serial_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Normal on the calling thread: :func:`fill_normal`'s values without a parallel launch."""
+    _serial(NORMAL, out, key, offset, params)
+
+
+@jit
+def serial_truncated_normal_central(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Central truncated normal on the calling thread: :func:`fill_truncated_normal_central`'s values without a parallel launch."""
+    _serial(TRUNCATED_NORMAL_CENTRAL, out, key, offset, params)
+
+
+@jit
+def serial_truncated_normal_tail(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Branch-free tail truncated normal on the calling thread: :func:`fill_truncated_normal_tail`'s values without a parallel launch."""
+    _serial(TRUNCATED_NORMAL_TAIL, out, key, offset, params)
+
+
+@jit
+def serial_truncated_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Truncated normal with tail branches on the calling thread: :func:`fill_truncated_normal`'s values without a parallel launch."""
+    _serial(TRUNCATED_NORMAL, out, key, offset, params)
+
+
+@jit
+def serial_bits(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
+    """Raw words on the calling thread: :func:`fill_bits`'s values without a parallel launch."""
+    _serial(BITS, out, key, offset, params)
+
+
+@inline_ir
+def _fill(serial, below, out, key, offset, params):
+    """Run ``serial`` on ``CHUNK``-element pieces in ``prange``, or on the calling thread below ``below`` elements."""
+    n = out.size
+    if n < below:
+        serial(out, key, offset, params)
         return
     nchunks = (n + CHUNK - 1) // CHUNK
     for c in prange(nchunks):
         s = c * CHUNK
         e = min(n, s + CHUNK)
-        fill_range(kind, out[s:e], key, offset + s, params)
+        serial(out[s:e], key, offset + s, params)
 
 
 @parallel
 def fill_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Uniform on ``[low, high)``: ``params = (low, high - low, nextafter(high, low))``."""
-    _fill(UNIFORM, out, key, offset, params)
+    _fill(serial_uniform, SERIAL_BELOW[UNIFORM], out, key, offset, params)
 
 
 @parallel
 def fill_symmetric_uniform(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Uniform on ``(-bound, bound)``, mean exactly 0: ``params = (bound, nextafter(bound, 0))``."""
-    _fill(SYMMETRIC_UNIFORM, out, key, offset, params)
+    _fill(serial_symmetric_uniform, SERIAL_BELOW[SYMMETRIC_UNIFORM], out, key, offset, params)
 
 
 @parallel
 def fill_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Normal: ``params = (mean, std)``."""
-    _fill(NORMAL, out, key, offset, params)
+    _fill(serial_normal, SERIAL_BELOW[NORMAL], out, key, offset, params)
 
 
 @parallel
 def fill_truncated_normal_central(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Truncated normal by the branch-free central inverse CDF (see module docstring)."""
-    _fill(TRUNCATED_NORMAL_CENTRAL, out, key, offset, params)
+    _fill(serial_truncated_normal_central, SERIAL_BELOW[TRUNCATED_NORMAL_CENTRAL], out, key, offset, params)
 
 
 @parallel
 def fill_truncated_normal_tail(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """``fill_truncated_normal`` without branches, for grids that keep ``w`` below 16 (float32) or 36 (float64)."""
-    _fill(TRUNCATED_NORMAL_TAIL, out, key, offset, params)
+    _fill(serial_truncated_normal_tail, SERIAL_BELOW[TRUNCATED_NORMAL_TAIL], out, key, offset, params)
 
 
 @parallel
 def fill_truncated_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Truncated normal by the float64 inverse CDF with tail branches."""
-    _fill(TRUNCATED_NORMAL, out, key, offset, params)
+    _fill(serial_truncated_normal, SERIAL_BELOW[TRUNCATED_NORMAL], out, key, offset, params)
 
 
 @parallel
 def fill_bits(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """The raw Philox words: ``out`` is uint32 and ``params`` is ``()``."""
-    _fill(BITS, out, key, offset, params)
+    _fill(serial_bits, SERIAL_BELOW[BITS], out, key, offset, params)
 
 
-#: kind name -> entry point.
+#: kind name -> parallel entry point (serial below ``SERIAL_BELOW[kind]`` elements).
 FILLS = {
     "uniform": fill_uniform,
     "symmetric_uniform": fill_symmetric_uniform,
@@ -406,5 +471,15 @@ FILLS = {
     "bits": fill_bits,
     "truncated_normal_tail": fill_truncated_normal_tail,
 }
-assert set(FILLS) == set(KINDS)
+#: kind name -> serial entry point: the same values, on the calling thread only.
+SERIAL_FILLS = {
+    "uniform": serial_uniform,
+    "symmetric_uniform": serial_symmetric_uniform,
+    "normal": serial_normal,
+    "truncated_normal_central": serial_truncated_normal_central,
+    "truncated_normal": serial_truncated_normal,
+    "bits": serial_bits,
+    "truncated_normal_tail": serial_truncated_normal_tail,
+}
+assert set(FILLS) == set(SERIAL_FILLS) == set(KINDS)
 

@@ -65,6 +65,26 @@ def test_serial_path_equals_parallel_path(name: str) -> None:
     assert np.array_equal(small, big[:1024])
 
 
+@pytest.mark.parametrize("kind", ["uniform", "symmetric_uniform", "normal", "truncated_normal_central"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_serial_entry_point_equals_parallel_one(kind: str, dtype: type) -> None:
+    # The serial entry point runs the whole output on the calling thread; the
+    # parallel one cuts it into CHUNK pieces: same stream positions, same bits.
+    key = (np.uint32(5), np.uint32(6), np.uint32(2))
+    f = np.dtype(dtype).type
+    params = {
+        "uniform": (f(-1.0), f(3.0), np.nextafter(f(2.0), f(-1.0))),
+        "symmetric_uniform": (f(0.5), np.nextafter(f(0.5), f(0.0))),
+        "normal": (f(0.0), f(1.0)),
+        "truncated_normal_central": tuple(f(v) for v in (0.02275, 0.9545, 0.0, 1.0, -2.0, 2.0)),
+    }[kind]
+    n = 3 * K.CHUNK + 7
+    parallel, serial = np.empty(n, dtype), np.empty(n, dtype)
+    K.FILLS[kind](parallel, key, 11, params)
+    K.SERIAL_FILLS[kind](serial, key, 11, params)
+    assert np.array_equal(parallel.view(np.uint8), serial.view(np.uint8))
+
+
 def test_kernel_called_from_a_users_njit_function() -> None:
     key = (np.uint32(1), np.uint32(2), np.uint32(0))
     p = (np.float32(0.0), np.float32(1.0))

@@ -46,9 +46,10 @@ KERNELS = {kind: fill for kind, fill in K.FILLS.items() if kind != "bits"}
 
 
 def test_every_kind_has_an_entry_point_and_the_names_match() -> None:
-    assert list(K.FILLS) == list(K.KINDS)
+    assert list(K.FILLS) == list(K.SERIAL_FILLS) == list(K.KINDS)
     for kind, fill in K.FILLS.items():
         assert fill.__name__ == f"fill_{kind}"
+        assert K.SERIAL_FILLS[kind].__name__ == f"serial_{kind}"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -175,8 +176,8 @@ def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: flo
 def test_truncated_plan_picks_the_fastest_exact_kernel(dtype: type, a: float, b: float, expected: str) -> None:
     from xinit_bench.samplers import truncated_plan
 
-    kernel, _ = truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
-    assert kernel is getattr(K, expected)
+    kind, _ = truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
+    assert K.FILLS[kind] is getattr(K, expected)
 
 
 def test_ndtri_f64_accuracy_all_branches() -> None:

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels import fill as _fill
-from .kernels._jit import compile_quietly
+from .launch import fill_flat
 from .validation import check_int, is_int
 
 Key = tuple[np.uint32, np.uint32]
@@ -183,6 +182,5 @@ def random_bits(
     out = np.empty(count, np.uint32)
     if count:
         key = (k0, k1, s)
-        compile_quietly(_fill.fill_bits, out, key, first, ())
-        _fill.fill_bits(out, key, first, ())
+        fill_flat("bits", out, key, first, ())
     return out

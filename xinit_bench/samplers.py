@@ -17,9 +17,8 @@ from numpy.typing import DTypeLike, NDArray
 from scipy import special
 
 from ._rng import Generator, resolve
-from .kernels import fill as _k
+from .launch import fill_flat
 from .kernels import transforms as _tf
-from .kernels._jit import compile_quietly
 from .validation import check_bool, check_out, check_real, check_shape, resolve_dtype
 
 __all__ = ["MIN_TRUNCATION_MASS", "TRUNCATED_STD_2", "FloatArray", "normal", "truncated_normal", "uniform"]
@@ -38,7 +37,8 @@ MIN_TRUNCATION_MASS = 1e-250
 
 
 # --- the sampling core -----------------------------------------------------------
-Plan = Callable[[np.dtype[Any]], tuple[Any, tuple[Any, ...]]]
+#: A plan maps the output dtype to the sampler kind (a name of ``kernels.kinds.KINDS``) and its params.
+Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
 
 
 def sample(
@@ -49,24 +49,16 @@ def sample(
     dt = resolve_dtype(dtype, out)
     if out is not None:
         check_out(out, dims, dt)
-    kernel, params = plan(dt)
+    kind, params = plan(dt)
     key = resolve(seed, generator)  # checks seed and generator; the one state change, after every check
     if out is None:
         out = np.empty(dims, dt)
     if out.size:
-        flat = out.reshape(-1)
-        if (kernel, dt) not in _READY:
-            compile_quietly(kernel, flat, key, 0, params)
-            _READY.add((kernel, dt))
-        kernel(flat, key, 0, params)
+        fill_flat(kind, out.reshape(-1), key, 0, params)
     result: FloatArray = out
     return result
 
 
-#: (kernel, dtype) pairs already compiled in this process: the plans give each
-#: pair one fixed argument signature, so the first call is the only one that
-#: needs ``compile_quietly``.
-_READY: set[tuple[Any, np.dtype[Any]]] = set()
 
 
 def uniform_plan(low: float, high: float) -> Plan:
@@ -75,7 +67,7 @@ def uniform_plan(low: float, high: float) -> Plan:
         lo, hi = f(low), f(high)
         if not lo < hi:
             raise ValueError(f"high must be > low in {dt}, got low={low!r} and high={high!r}, which round to one value")
-        return _k.fill_uniform, (lo, f(high - low), np.nextafter(hi, lo))
+        return "uniform", (lo, f(high - low), np.nextafter(hi, lo))
 
     return plan
 
@@ -83,14 +75,14 @@ def uniform_plan(low: float, high: float) -> Plan:
 def symmetric_plan(bound: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         b = dt.type(bound)
-        return _k.fill_symmetric_uniform, (b, np.nextafter(b, dt.type(0)))
+        return "symmetric_uniform", (b, np.nextafter(b, dt.type(0)))
 
     return plan
 
 
 def normal_plan(mean: float, std: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
-        return _k.fill_normal, (dt.type(mean), dt.type(std))
+        return "normal", (dt.type(mean), dt.type(std))
 
     return plan
 
@@ -128,11 +120,11 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         w_max = max(-math.log(4 * p * (1 - p)) for p in p_ends)
         f = dt.type
         if w_max < w_central - 0.05:
-            return _k.fill_truncated_normal_central, tuple(f(v) for v in (p0, dp, mean, scale) + bounds)
+            return "truncated_normal_central", tuple(f(v) for v in (p0, dp, mean, scale) + bounds)
         lo_b, hi_b = (float(f(v)) for v in bounds)
         # The 0.05 margins cover the rounding of w inside the kernels (~1e-15 relative).
-        kernel = _k.fill_truncated_normal_tail if w_max < w_tail - 0.05 else _k.fill_truncated_normal
-        return kernel, (p0, dp, float(mean), float(scale), lo_b, hi_b)
+        kind = "truncated_normal_tail" if w_max < w_tail - 0.05 else "truncated_normal"
+        return kind, (p0, dp, float(mean), float(scale), lo_b, hi_b)
 
     return plan
 
