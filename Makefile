@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: bench test test-fast perf gate gate-stability asv typecheck clean
+.PHONY: bench test test-fast lint perf gate gate-stability asv typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ $(KSTAMP): $(wildcard kernels/*.py)
 bench: $(STAMP) $(KSTAMP)
 	$(BIN)/xinit-bench bench
 
-test: $(STAMP) $(KSTAMP)
+test: $(STAMP) $(KSTAMP) lint
 	$(BIN)/python -m pytest -q
+
+# ruff: lint rules and the formatter's check (configuration in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-fast: $(STAMP) $(KSTAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -48,8 +48,8 @@ def module(name: str, root: Path = ROOT) -> types.ModuleType:
         If the working tree's module cannot be imported (asv then skips the benchmark).
     """
     top = _package(PACKAGE, root / "xinit_bench")
-    setattr(top, "kernels", _package(f"{PACKAGE}.kernels", root / "kernels"))
-    setattr(top, "perf", _package(f"{PACKAGE}.perf", root / "xinit_bench" / "perf"))
+    top.kernels = _package(f"{PACKAGE}.kernels", root / "kernels")
+    top.perf = _package(f"{PACKAGE}.perf", root / "xinit_bench" / "perf")
     try:
         return importlib.import_module(f"{PACKAGE}.{name}")
     except ImportError as exc:

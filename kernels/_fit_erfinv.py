@@ -19,7 +19,6 @@ Edition, 2011.  https://people.maths.ox.ac.uk/gilesm/files/gems_erfinv.pdf
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

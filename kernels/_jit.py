@@ -17,7 +17,8 @@ select their transform through a compile-time constant (see ``fill.py``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 from llvmlite import ir
@@ -36,6 +37,7 @@ def _type_tag(a: Any) -> Any:
     if isinstance(a, tuple):
         return tuple(type(x) for x in a)
     return type(a)
+
 
 JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -73,8 +75,10 @@ def _bitcast(src: types.Type, dst: types.Type, width: int) -> Any:
             return None
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            target = ir.IntType(width) if isinstance(dst, types.Integer) else (
-                ir.FloatType() if width == 32 else ir.DoubleType()
+            target = (
+                ir.IntType(width)
+                if isinstance(dst, types.Integer)
+                else (ir.FloatType() if width == 32 else ir.DoubleType())
             )
             return builder.bitcast(args[0], target)
 

@@ -34,9 +34,9 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from numba import prange, types
 from numba.extending import overload
+from numpy.typing import NDArray
 
 from ._jit import inline_ir, parallel
 
@@ -83,9 +83,42 @@ def exp_clamped(x):
     """
     r = x if x > -80.0 else -80.0
     r = (r if r < 80.0 else 80.0) * 0.00390625
-    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
-            1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600))))))))))))
+    p = 1.0 + r * (
+        1.0
+        + r
+        * (
+            1.0 / 2
+            + r
+            * (
+                1.0 / 6
+                + r
+                * (
+                    1.0 / 24
+                    + r
+                    * (
+                        1.0 / 120
+                        + r
+                        * (
+                            1.0 / 720
+                            + r
+                            * (
+                                1.0 / 5040
+                                + r
+                                * (
+                                    1.0 / 40320
+                                    + r
+                                    * (
+                                        1.0 / 362880
+                                        + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600)))
+                                    )
+                                )
+                            )
+                        )
+                    )
+                )
+            )
+        )
+    )
     # Eight squarings, written out: a loop here stops LLVM vectorising the caller.
     p = p * p
     p = p * p

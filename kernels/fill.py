@@ -54,9 +54,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from numba import prange, types
 from numba.extending import overload
+from numpy.typing import NDArray
 
 from . import convert as cv
 from . import transforms as tf
@@ -88,10 +88,17 @@ CHUNK = 1 << 16
 #: Below this many elements a fill runs serially (measured: 8-16 K for
 #: uniform, about 4 K for the transcendental transforms, where a ``prange``
 #: launch's 2-12 us stops dominating; docs/design.md, "Kernel facts").
-SERIAL_BELOW = _by_kind({
-    "uniform": 16384, "symmetric_uniform": 16384, "normal": 4096, "truncated_normal_central": 4096,
-    "truncated_normal": 2048, "bits": 16384, "truncated_normal_tail": 2048,
-})
+SERIAL_BELOW = _by_kind(
+    {
+        "uniform": 16384,
+        "symmetric_uniform": 16384,
+        "normal": 4096,
+        "truncated_normal_central": 4096,
+        "truncated_normal": 2048,
+        "bits": 16384,
+        "truncated_normal_tail": 2048,
+    }
+)
 
 
 # --- the per-block transforms, one per (kind, dtype) --------------------------
@@ -267,10 +274,17 @@ TILE_BLOCKS = 256
 #: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
 #: on 64M elements); for normal and truncated normal the second pass's heavy
 #: float64 maths dominates and one pass was faster (measured).
-TWO_PASS_F64 = _by_kind({
-    "uniform": True, "symmetric_uniform": True, "normal": False, "truncated_normal_central": False,
-    "truncated_normal": False, "bits": False, "truncated_normal_tail": False,
-})
+TWO_PASS_F64 = _by_kind(
+    {
+        "uniform": True,
+        "symmetric_uniform": True,
+        "normal": False,
+        "truncated_normal_central": False,
+        "truncated_normal": False,
+        "bits": False,
+        "truncated_normal_tail": False,
+    }
+)
 
 
 @inline_ir
@@ -383,19 +397,19 @@ def serial_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, .
 
 @jit
 def serial_truncated_normal_central(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
-    """Central truncated normal on the calling thread: :func:`fill_truncated_normal_central`'s values without a parallel launch."""
+    """Central truncated normal on the calling thread: the values of :func:`fill_truncated_normal_central`."""
     _serial(TRUNCATED_NORMAL_CENTRAL, out, key, offset, params)
 
 
 @jit
 def serial_truncated_normal_tail(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
-    """Branch-free tail truncated normal on the calling thread: :func:`fill_truncated_normal_tail`'s values without a parallel launch."""
+    """Branch-free tail truncated normal on the calling thread: the values of :func:`fill_truncated_normal_tail`."""
     _serial(TRUNCATED_NORMAL_TAIL, out, key, offset, params)
 
 
 @jit
 def serial_truncated_normal(out: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
-    """Truncated normal with tail branches on the calling thread: :func:`fill_truncated_normal`'s values without a parallel launch."""
+    """Truncated normal with tail branches on the calling thread: the values of :func:`fill_truncated_normal`."""
     _serial(TRUNCATED_NORMAL, out, key, offset, params)
 
 
@@ -482,4 +496,3 @@ SERIAL_FILLS = {
     "truncated_normal_tail": serial_truncated_normal_tail,
 }
 assert set(FILLS) == set(SERIAL_FILLS) == set(KINDS)
-

@@ -21,7 +21,10 @@ from xinit_bench.perf import cases
 
 def run_cli(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "xinit_bench.cli", "bench", *argv], capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "xinit_bench.cli", "bench", *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
         cwd=cwd,
     )
 
@@ -29,13 +32,25 @@ def run_cli(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 def test_json_report_covers_each_case_against_both_references(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = run_cli(
-        "--sizes", "64K", "--schemes", "truncated_normal,truncated_normal_wide", "--dtypes", "float32",
-        "--no-scaling", "--no-small-call", "--json", "-o", str(out),
+        "--sizes",
+        "64K",
+        "--schemes",
+        "truncated_normal,truncated_normal_wide",
+        "--dtypes",
+        "float32",
+        "--no-scaling",
+        "--no-small-call",
+        "--json",
+        "-o",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert json.loads(out.read_text()) == report
-    assert [r["name"] for r in report["results"]] == ["truncated_normal-float32-64K", "truncated_normal_wide-float32-64K"]
+    assert [r["name"] for r in report["results"]] == [
+        "truncated_normal-float32-64K",
+        "truncated_normal_wide-float32-64K",
+    ]
     for r in report["results"]:
         for timer in ("wall", "cpu"):
             t = r[timer]["seconds"]
@@ -59,19 +74,22 @@ def test_wide_scheme_is_torchs_trunc_normal_default() -> None:
     assert abs(buf.std() - cases.NORMAL_STD) < 5 * cases.NORMAL_STD / math.sqrt(2 * buf.size)
 
 
-@pytest.mark.parametrize("argv,words", [
-    (("--schemes", "nope"), "allowed values are"),
-    (("--dtypes", "float16"), "allowed values are"),
-    (("--sizes", "0"), "--sizes"),
-    (("--sizes", ","), "no size given"),
-    (("--sizes", "1<<100000"), "too large"),
-    (("--sizes", "1<<100000000000"), "too large"),
-    (("--sizes", "1<<40"), "memory is available"),
-    (("--json", "no/such/dir/bench.json"), "does not exist"),
-    (("-o", "no/such/dir/bench.json"), "does not exist"),
-    (("--json", "."), "is a directory"),
-    (("--threads", "100000"), "threads must be between 1 and"),
-])
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (("--schemes", "nope"), "allowed values are"),
+        (("--dtypes", "float16"), "allowed values are"),
+        (("--sizes", "0"), "--sizes"),
+        (("--sizes", ","), "no size given"),
+        (("--sizes", "1<<100000"), "too large"),
+        (("--sizes", "1<<100000000000"), "too large"),
+        (("--sizes", "1<<40"), "memory is available"),
+        (("--json", "no/such/dir/bench.json"), "does not exist"),
+        (("-o", "no/such/dir/bench.json"), "does not exist"),
+        (("--json", "."), "is a directory"),
+        (("--threads", "100000"), "threads must be between 1 and"),
+    ],
+)
 def test_bad_arguments_exit_2_without_traceback(argv: tuple[str, ...], words: str, tmp_path: Path) -> None:
     # The smallest real run: a bad argument must be refused before even this starts.
     fast = ("--sizes", "1K", "--schemes", "uniform", "--dtypes", "float32", "--no-scaling", "--no-small-call")
@@ -84,8 +102,18 @@ def test_bad_arguments_exit_2_without_traceback(argv: tuple[str, ...], words: st
 
 def test_json_path_writes_the_file_and_prints_the_table(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = run_cli("--sizes", "1K", "--schemes", "normal", "--dtypes", "float32", "--no-scaling", "--no-small-call",
-                   "--json", str(out))
+    proc = run_cli(
+        "--sizes",
+        "1K",
+        "--schemes",
+        "normal",
+        "--dtypes",
+        "float32",
+        "--no-scaling",
+        "--no-small-call",
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "M samples/s" in proc.stdout and "speed targets" in proc.stdout
     assert "issue" not in proc.stdout

@@ -17,8 +17,7 @@ import pytest
 
 from xinit_bench import cli
 from xinit_bench.cli import gate as gate_cli
-from xinit_bench.perf import cases
-from xinit_bench.perf import gate
+from xinit_bench.perf import cases, gate
 
 #: Two cheap cases: one memory-bound fill, one transcendental transform.
 CASES = (cases.Case("symmetric_uniform", "float32", 1 << 20), cases.Case("normal", "float32", 1 << 20))
@@ -100,7 +99,7 @@ def small_baseline(tmp_path: Path) -> Path:
 
 
 def test_json_input_at_baseline_passes(tmp_path: Path, small_baseline: Path) -> None:
-    data = write_pytest_json(tmp_path / "in.json", {name: 1.05 for name in NAMES})
+    data = write_pytest_json(tmp_path / "in.json", dict.fromkeys(NAMES, 1.05))
     code, out, _ = run_gate(["--baseline", str(small_baseline), "--from-json", str(data)])
     assert code == gate.ExitCode.OK
     assert NAMES[0] in out

@@ -141,7 +141,7 @@ def _cycle(nodes: set[str]) -> list[str] | None:
         stack.append(n)
         for t in sorted(GRAPH[n] & nodes):
             if state.get(t) == 1:
-                return stack[stack.index(t):] + [t]
+                return [*stack[stack.index(t) :], t]
             if t not in state and (found := visit(t)):
                 return found
         stack.pop()
@@ -162,7 +162,7 @@ def test_no_import_cycle_among_core_modules() -> None:
 
 def test_no_import_cycle_within_any_layer() -> None:
     for group in ("kernels", "propagation"):
-        nodes = {m for m in MODULES if layer(m)[1] == group and not MODULES[m].name == "__init__.py"}
+        nodes = {m for m in MODULES if layer(m)[1] == group and MODULES[m].name != "__init__.py"}
         assert _cycle(nodes) is None, (group, _cycle(nodes))
 
 

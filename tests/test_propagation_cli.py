@@ -24,8 +24,23 @@ def _main(argv: list[str]) -> int:
 
 def test_propagate_table_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png, out = tmp_path / "p.png", tmp_path / "r.json"
-    assert _main(["propagate", "--activation", "tanh", "--init", "xavier_normal", *SMALL,
-                  "--plot", str(png), "--json", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "propagate",
+                "--activation",
+                "tanh",
+                "--init",
+                "xavier_normal",
+                *SMALL,
+                "--plot",
+                str(png),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "q^l theory" in text and "E[(dL/da^l)^2] theory" in text and "±" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -37,8 +52,9 @@ def test_propagate_table_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(run["theory"]["pre_sq"]) == 3
 
 
-def test_propagate_json_to_stdout_only(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_propagate_json_to_stdout_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert _main(["propagate", "--activation", "relu", *SMALL, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)  # nothing but JSON on stdout
@@ -60,8 +76,11 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--activation", "swish"], "activation must be one of 'linear', 'relu', 'leaky_relu', 'tanh', 'sigmoid', "
-                                    "'elu', 'selu', 'gelu', 'silu', 'softplus', 'mish', got 'swish'"),
+        (
+            ["--activation", "swish"],
+            "activation must be one of 'linear', 'relu', 'leaky_relu', 'tanh', 'sigmoid', "
+            "'elu', 'selu', 'gelu', 'silu', 'softplus', 'mish', got 'swish'",
+        ),
         (["--depth", "0"], "depth must be an int >= 1, got 0"),
         (["--width", "0"], "width must be an int >= 1, got 0"),
         (["--depth", "x"], "argument --depth: invalid int value"),
@@ -83,9 +102,9 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--depth", "50", "--width", "1024", "--batch", "100000000"], "needs an estimated"),
     ],
 )
-def test_propagate_bad_options_exit_2_in_one_line(argv: list[str], message: str, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_propagate_bad_options_exit_2_in_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     try:
         code = _main(["propagate", *argv])
@@ -100,8 +119,9 @@ def test_propagate_bad_options_exit_2_in_one_line(argv: list[str], message: str,
     assert list(tmp_path.iterdir()) == []  # no partial output
 
 
-def test_propagate_without_matplotlib_is_refused_before_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_propagate_without_matplotlib_is_refused_before_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from xinit_bench.cli import propagate
 
     ran: list[object] = []

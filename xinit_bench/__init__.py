@@ -45,8 +45,8 @@ from .init import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Generator",
     "TRUNCATED_STD_2",
+    "Generator",
     "calculate_gain",
     "compute_fans",
     "glorot_normal",

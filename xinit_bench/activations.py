@@ -31,8 +31,9 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal, get_args
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,10 +44,10 @@ from .validation import check_choice, check_real
 
 __all__ = [
     "ACTIVATIONS",
-    "Activation",
-    "ActivationName",
     "SELU_ALPHA",
     "SELU_SCALE",
+    "Activation",
+    "ActivationName",
     "get_activation",
 ]
 
@@ -260,6 +261,8 @@ def get_activation(activation: str | Activation, param: float | None = None) -> 
     if param is None:
         return Activation(name, _DEFAULT_PARAM.get(name, 0.0))
     if name not in _DEFAULT_PARAM:
-        raise ValueError(f"param must be None for activation {name!r}, which takes no parameter "
-                         f"(only {' and '.join(_DEFAULT_PARAM)} do), got {param!r}")
+        raise ValueError(
+            f"param must be None for activation {name!r}, which takes no parameter "
+            f"(only {' and '.join(_DEFAULT_PARAM)} do), got {param!r}"
+        )
     return Activation(name, check_real("param", param, minimum=0.0 if name == "elu" else None))

@@ -10,15 +10,16 @@ stream is reserved or anything is written.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 from scipy import special
 
 from ._rng import Generator, resolve
-from .launch import fill_flat
 from .kernels import transforms as _tf
+from .launch import fill_flat
 from .validation import check_bool, check_out, check_real, check_shape, resolve_dtype
 
 __all__ = ["MIN_TRUNCATION_MASS", "TRUNCATED_STD_2", "FloatArray", "normal", "truncated_normal", "uniform"]
@@ -57,8 +58,6 @@ def sample(
         fill_flat(kind, out.reshape(-1), key, 0, params)
     result: FloatArray = out
     return result
-
-
 
 
 def uniform_plan(low: float, high: float) -> Plan:
@@ -120,7 +119,7 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         w_max = max(-math.log(4 * p * (1 - p)) for p in p_ends)
         f = dt.type
         if w_max < w_central - 0.05:
-            return "truncated_normal_central", tuple(f(v) for v in (p0, dp, mean, scale) + bounds)
+            return "truncated_normal_central", tuple(f(v) for v in (p0, dp, mean, scale, *bounds))
         lo_b, hi_b = (float(f(v)) for v in bounds)
         # The 0.05 margins cover the rounding of w inside the kernels (~1e-15 relative).
         kind = "truncated_normal_tail" if w_max < w_tail - 0.05 else "truncated_normal"

@@ -148,8 +148,9 @@ def print_report(report: bench.BenchReport, out: TextIO | None = None) -> None:
         for column in ("case", "1 thread ms", "threads", "n threads ms", "speed-up"):
             scal.add_column(column, justify="left" if column == "case" else "right")
         for s in report.scaling:
-            scal.add_row(s.case.name, f"{s.wall_1 * 1e3:.1f}", str(s.threads), f"{s.wall_n * 1e3:.1f}",
-                         f"{s.speedup:.2f}")
+            scal.add_row(
+                s.case.name, f"{s.wall_1 * 1e3:.1f}", str(s.threads), f"{s.wall_n * 1e3:.1f}", f"{s.speedup:.2f}"
+            )
         con.print(scal)
 
     if report.small_calls:
@@ -157,8 +158,7 @@ def print_report(report: bench.BenchReport, out: TextIO | None = None) -> None:
         for column in ("case", "xinit us", "numpy us", "xinit/numpy time"):
             small.add_column(column, justify="left" if column == "case" else "right")
         for c in report.small_calls:
-            small.add_row(c.case.name, f"{c.xinit_seconds * 1e6:.1f}", f"{c.numpy_seconds * 1e6:.1f}",
-                          f"{c.ratio:.2f}")
+            small.add_row(c.case.name, f"{c.xinit_seconds * 1e6:.1f}", f"{c.numpy_seconds * 1e6:.1f}", f"{c.ratio:.2f}")
         con.print(small)
 
     targets = Table(title="speed targets (at the largest measured size)", title_justify="left")

@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -66,7 +65,11 @@ def comma_choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
 def add_json_option(parser: argparse.ArgumentParser | Any, what: str = "the results") -> None:
     """Add ``--json [PATH]`` to ``parser`` (or an argument group)."""
     parser.add_argument(
-        "--json", nargs="?", const=STDOUT, default=None, metavar="PATH",
+        "--json",
+        nargs="?",
+        const=STDOUT,
+        default=None,
+        metavar="PATH",
         help=f"write {what} as JSON to PATH (the tables still print), or without PATH to stdout instead of the tables",
     )
 

@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
     data = {
         "q": args.q,
         "rows": [
-            {"activation": r["activation"], "pytorch": r["pytorch"],
-             **{crit: r[crit].to_dict() for crit in prop.CRITERIA}}
+            {
+                "activation": r["activation"],
+                "pytorch": r["pytorch"],
+                **{crit: r[crit].to_dict() for crit in prop.CRITERIA},
+            }
             for r in rows
         ],
     }
@@ -76,15 +79,28 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
         ),
         caption_justify="left",
     )
-    for column in ("activation", "pytorch", "forward g", "slope at q*", "backward g", "EoC sigma_w",
-                   "EoC sigma_b", "edge of chaos"):
+    for column in (
+        "activation",
+        "pytorch",
+        "forward g",
+        "slope at q*",
+        "backward g",
+        "EoC sigma_w",
+        "EoC sigma_b",
+        "edge of chaos",
+    ):
         table.add_column(column, justify="left" if column in ("activation", "edge of chaos") else "right")
     for r in rows:
         fwd, bwd, eoc = (r[c] for c in prop.CRITERIA)
         torch = "-" if r["pytorch"] is None else f"{r['pytorch']:.4f}"
         table.add_row(
-            escape(r["activation"]), torch, f"{fwd.gain:.4f}", _slope(fwd), f"{bwd.gain:.4f}",
-            f"{eoc.gain:.4f}" if eoc.feasible else "-", f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
+            escape(r["activation"]),
+            torch,
+            f"{fwd.gain:.4f}",
+            _slope(fwd),
+            f"{bwd.gain:.4f}",
+            f"{eoc.gain:.4f}" if eoc.feasible else "-",
+            f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
             escape(eoc.note),
         )
     console(width=160).print(table)

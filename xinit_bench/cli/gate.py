@@ -59,7 +59,10 @@ def setup_arguments(subparsers: Any) -> None:
     parser.add_argument("--update-baseline", action="store_true", help="write the measured figures into the baseline")
     parser.add_argument("--quick", action="store_true", help="measure only 1M elements, 7 repetitions (CI mode)")
     parser.add_argument(
-        "--only", action="append", default=[], metavar="NAME",
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="measure only this benchmark, e.g. normal-float32-1M",
     )
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repetitions per benchmark")

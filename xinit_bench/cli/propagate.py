@@ -36,8 +36,18 @@ from .common import (
 
 PROG = "xinit-bench propagate"
 #: Options that describe the network; a preset fixes them.
-_NETWORK_OPTIONS = ("activation", "param", "init", "gain", "depth", "width", "widths", "bias_std", "dtype",
-                    "input_second_moment")
+_NETWORK_OPTIONS = (
+    "activation",
+    "param",
+    "init",
+    "gain",
+    "depth",
+    "width",
+    "widths",
+    "bias_std",
+    "dtype",
+    "input_second_moment",
+)
 #: (statistic, table heading) of the columns.
 _FORWARD = ("pre_sq", "q^l")
 _BACKWARD = ("grad_act_sq", "E[(dL/da^l)^2]")
@@ -80,12 +90,17 @@ def setup_arguments(subparsers: Any) -> None:
     sampling = p.add_argument_group("sampling")
     sampling.add_argument("--batch", type=int, help="examples per network (default: 256, or the preset's)")
     sampling.add_argument("--repeats", type=int, help="independent networks (default: 4, or the preset's)")
-    sampling.add_argument("--seed", type=int,
-                          help="seed: the same seed gives the same bits (default: 0, or the preset's)")
+    sampling.add_argument(
+        "--seed", type=int, help="seed: the same seed gives the same bits (default: 0, or the preset's)"
+    )
     out = p.add_argument_group("output")
     plot = out.add_mutually_exclusive_group()
-    plot.add_argument("--plot", type=Path, metavar="PATH",
-                      help="PNG to write (default: propagation-<preset or activation-init>.png in the cwd)")
+    plot.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PATH",
+        help="PNG to write (default: propagation-<preset or activation-init>.png in the cwd)",
+    )
     plot.add_argument("--no-plot", action="store_true", help="write no PNG")
     add_json_option(out)
     p.set_defaults(func=run)
@@ -107,8 +122,9 @@ def _plot_path(args: argparse.Namespace, stem: str) -> Path | None:
         raise UsageError(f"--plot {path}: the plot is a PNG; give a path ending in .png")
     check_writable(path, "--plot")
     if not matplotlib_available():
-        raise UsageError("--plot needs matplotlib, the optional 'plot' extra (pip install 'xinit-bench[plot]'); "
-                         "or pass --no-plot")
+        raise UsageError(
+            "--plot needs matplotlib, the optional 'plot' extra (pip install 'xinit-bench[plot]'); or pass --no-plot"
+        )
     return path
 
 
@@ -174,8 +190,10 @@ def _explicit_runner(args: argparse.Namespace) -> tuple[Runner, str]:
             raise UsageError("give --widths or --depth/--width, not both")
         shape: dict[str, Any] = {"widths": args.widths}
     else:
-        shape = {"depth": _DEFAULT_DEPTH if args.depth is None else args.depth,
-                 "width": _DEFAULT_WIDTH if args.width is None else args.width}
+        shape = {
+            "depth": _DEFAULT_DEPTH if args.depth is None else args.depth,
+            "width": _DEFAULT_WIDTH if args.width is None else args.width,
+        }
     net: dict[str, Any] = {
         "init": init,
         "gain": args.gain,
@@ -197,8 +215,10 @@ def _explicit_runner(args: argparse.Namespace) -> tuple[Runner, str]:
 
     def run(tick: Callable[[int, int], None]) -> prop.PresetResult:
         sim = prop.simulate(activation, progress=tick, **net, **sim_opts)
-        description = (f"{theory.activation}, {theory.init}, widths {_widths_label(widths)}, "
-                       f"bias std {net['bias_std']:g}, {sim.dtype}")
+        description = (
+            f"{theory.activation}, {theory.init}, widths {_widths_label(widths)}, "
+            f"bias std {net['bias_std']:g}, {sim.dtype}"
+        )
         return prop.PresetResult("custom", description, {theory.init: (sim, theory)})
 
     stem = f"{prop.get_activation(activation, args.param).name}-{init.lower()}"
@@ -234,8 +254,10 @@ def print_propagation(result: prop.PresetResult) -> None:
     con.print(f"[bold]xinit-bench propagate[/bold]  {escape(result.name)}: {escape(result.description)}")
     for label, (sim, theory) in result.runs.items():
         table = Table(
-            title=escape(f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
-                         f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"),
+            title=escape(
+                f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
+                f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"
+            ),
             title_justify="left",
             caption="measured: Monte Carlo mean ± standard error over repeats; ratio: measured / theory",
             caption_justify="left",

@@ -93,7 +93,7 @@ def _baseline_problem(data: object) -> str | None:
     if not isinstance(data, dict):
         return "the top level is not an object"
     if data.get("format") != BASELINE_FORMAT:
-        return f"\"format\" is {data.get('format')!r}, expected {BASELINE_FORMAT!r}"
+        return f'"format" is {data.get("format")!r}, expected {BASELINE_FORMAT!r}'
     if not isinstance(data.get("cpu"), str):
         return '"cpu" is missing'
     benchmarks = data.get("benchmarks")

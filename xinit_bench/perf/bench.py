@@ -28,9 +28,23 @@ from .measure import (
 from .timing import DEFAULT_MIN_SAMPLE_TIME, DEFAULT_REPEATS
 
 __all__ = [
-    "DEFAULT_MIN_SAMPLE_TIME", "DEFAULT_REPEATS", "DEFAULT_SIZES", "SMALL_CALL_SIZE", "TARGETS", "BenchConfig",
-    "BenchReport", "CaseResult", "ScalingResult", "SmallCallResult", "Target", "TargetCheck", "check_targets",
-    "measure_case", "measure_scaling", "measure_small_call", "run_bench",
+    "DEFAULT_MIN_SAMPLE_TIME",
+    "DEFAULT_REPEATS",
+    "DEFAULT_SIZES",
+    "SMALL_CALL_SIZE",
+    "TARGETS",
+    "BenchConfig",
+    "BenchReport",
+    "CaseResult",
+    "ScalingResult",
+    "SmallCallResult",
+    "Target",
+    "TargetCheck",
+    "check_targets",
+    "measure_case",
+    "measure_scaling",
+    "measure_small_call",
+    "run_bench",
 ]
 
 #: Sizes of the default run (elements).  64M is the size the speed targets
@@ -106,8 +120,13 @@ class TargetCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {**asdict(self.target), "label": self.label, "size": self.size, "value": self.value,
-                "status": self.status}
+        return {
+            **asdict(self.target),
+            "label": self.label,
+            "size": self.size,
+            "value": self.value,
+            "status": self.status,
+        }
 
 
 @dataclass

@@ -313,9 +313,7 @@ _TRUNCATED = Recipe(_truncated_fill, _truncated_reference_fill, _truncated_call,
 
 #: Scheme -> how it is measured.  The two truncated schemes differ only in their cut (:func:`truncation`).
 RECIPES: dict[Scheme, Recipe] = {
-    "symmetric_uniform": Recipe(
-        _symmetric_fill, _symmetric_reference_fill, _symmetric_call, _symmetric_reference_call
-    ),
+    "symmetric_uniform": Recipe(_symmetric_fill, _symmetric_reference_fill, _symmetric_call, _symmetric_reference_call),
     "uniform": Recipe(_uniform_fill, _uniform_reference_fill, _uniform_call, _uniform_reference_call),
     "normal": Recipe(_normal_fill, _normal_reference_fill, _normal_call, _normal_reference_call),
     "truncated_normal": _TRUNCATED,

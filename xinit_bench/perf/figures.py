@@ -46,8 +46,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..runtime import threads as numba_threads
-from .measure import CaseResult, measure_case
 from .cases import DTYPES, IMPLS, SCHEMES, Case, XinitFactory
+from .measure import CaseResult, measure_case
 from .timing import Timer
 
 GATE_THREADS = 1
@@ -99,7 +99,7 @@ class Figure:
 def figure_from_result(result: CaseResult, timer: Timer = GATE_TIMER) -> Figure:
     """The gated figure of one interleaved measurement (see the module docstring)."""
     t = {impl: result.timings[impl].samples(timer) for impl in IMPLS}
-    norm = statistics.median(x / math.sqrt(n * f) for x, n, f in zip(t["xinit"], t["numpy"], t["fill"]))
+    norm = statistics.median(x / math.sqrt(n * f) for x, n, f in zip(t["xinit"], t["numpy"], t["fill"], strict=True))
     return Figure(
         result.case.name,
         norm,
@@ -174,7 +174,7 @@ def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise GateError(
             ExitCode.INPUT_UNREADABLE,
-            f"{path} is not pytest-benchmark output: expected an object with a \"benchmarks\" list "
+            f'{path} is not pytest-benchmark output: expected an object with a "benchmarks" list '
             "(write it with `pytest tests/perf --benchmark-enable --benchmark-json=FILE`)",
         )
     entries = data["benchmarks"]

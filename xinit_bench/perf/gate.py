@@ -55,11 +55,37 @@ from .figures import (
 from .machine import cpu_key
 
 __all__ = [
-    "BASELINE_DIR", "BASELINE_FORMAT", "DEFAULT_TOLERANCE", "FULL_REPEATS", "FULL_SIZES", "GATE_THREADS",
-    "GATE_TIMER", "MIN_SAMPLE_TIME", "QUICK_REPEATS", "QUICK_SIZES", "SMALL_SIZE", "SMALL_SIZE_TOLERANCE",
-    "Baseline", "Entry", "ExitCode", "Figure", "GateError", "GateOptions", "Outcome", "Row", "baseline_path",
-    "compare", "default_cases", "default_tolerance", "figure_from_result", "figures_from_pytest_json",
-    "load_baseline", "measure_figures", "run", "selected_cases", "write_baseline",
+    "BASELINE_DIR",
+    "BASELINE_FORMAT",
+    "DEFAULT_TOLERANCE",
+    "FULL_REPEATS",
+    "FULL_SIZES",
+    "GATE_THREADS",
+    "GATE_TIMER",
+    "MIN_SAMPLE_TIME",
+    "QUICK_REPEATS",
+    "QUICK_SIZES",
+    "SMALL_SIZE",
+    "SMALL_SIZE_TOLERANCE",
+    "Baseline",
+    "Entry",
+    "ExitCode",
+    "Figure",
+    "GateError",
+    "GateOptions",
+    "Outcome",
+    "Row",
+    "baseline_path",
+    "compare",
+    "default_cases",
+    "default_tolerance",
+    "figure_from_result",
+    "figures_from_pytest_json",
+    "load_baseline",
+    "measure_figures",
+    "run",
+    "selected_cases",
+    "write_baseline",
 ]
 
 
@@ -253,9 +279,11 @@ def run(
 
     if options.update_baseline:
         write_baseline(path, figures, baseline, source, threads)
-        rows = compare(figures, baseline) if baseline is not None else [
-            Row(n, None, f.norm, default_tolerance(n), f.vs_numpy, f.vs_fill, "new") for n, f in figures.items()
-        ]
+        rows = (
+            compare(figures, baseline)
+            if baseline is not None
+            else [Row(n, None, f.norm, default_tolerance(n), f.vs_numpy, f.vs_fill, "new") for n, f in figures.items()]
+        )
         messages.append(f"baseline {path} updated with {len(figures)} benchmarks")
         return Outcome(ExitCode.OK, rows, path, messages, threads)
 

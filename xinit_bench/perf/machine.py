@@ -78,7 +78,7 @@ def _version(distribution: str) -> str:
         from importlib.metadata import version
 
         return version(distribution)
-    except Exception:  # noqa: BLE001 - an uninstalled source tree has no metadata
+    except Exception:
         return "unknown"
 
 

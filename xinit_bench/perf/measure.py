@@ -22,7 +22,12 @@ from .cases import Call, Case, FloatArray, XinitFactory, allocate, case_calls, s
 from .timing import DEFAULT_MIN_SAMPLE_TIME, DEFAULT_REPEATS, Timer, Timing, time_interleaved
 
 __all__ = [
-    "CaseResult", "ScalingResult", "SmallCallResult", "measure_case", "measure_scaling", "measure_small_call",
+    "CaseResult",
+    "ScalingResult",
+    "SmallCallResult",
+    "measure_case",
+    "measure_scaling",
+    "measure_small_call",
 ]
 
 
@@ -54,7 +59,7 @@ class CaseResult:
         the machine better than a ratio of medians.
         """
         a, b = self.timings[impl].samples(timer), self.timings[reference].samples(timer)
-        return statistics.median(x / y for x, y in zip(a, b))
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: medians, throughputs and ratios under both timers."""

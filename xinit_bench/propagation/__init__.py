@@ -32,17 +32,41 @@ from ..gauss import (
     gaussian_expectation,
     length_map_slope,
 )
-from .critical import CRITERIA, CriticalGain, Criterion, critical_gain, gain_table
+from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
 from .network import INIT_NAMES, InitSpec
 from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
 from .theory import Prediction, predict
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "ActivationName", "CRITERIA", "CriticalGain", "Criterion",
-    "INIT_NAMES", "InitSpec", "PRESETS", "PYTORCH_GAINS", "Prediction", "PresetResult", "STATS",
-    "SimulationResult", "SpeedResult", "critical_gain", "estimate_memory", "expected_dphi_squared",
-    "expected_phi", "expected_phi_squared", "gain_table", "gaussian_expectation",
-    "get_activation", "glorot2010", "he2015", "length_map_slope", "measure_speed", "predict",
-    "run_preset", "simulate",
+    "ACTIVATIONS",
+    "CRITERIA",
+    "INIT_NAMES",
+    "PRESETS",
+    "PYTORCH_GAINS",
+    "STATS",
+    "Activation",
+    "ActivationName",
+    "Criterion",
+    "CriticalGain",
+    "InitSpec",
+    "Prediction",
+    "PresetResult",
+    "SimulationResult",
+    "SpeedResult",
+    "critical_gain",
+    "estimate_memory",
+    "expected_dphi_squared",
+    "expected_phi",
+    "expected_phi_squared",
+    "gain_table",
+    "gaussian_expectation",
+    "get_activation",
+    "glorot2010",
+    "he2015",
+    "length_map_slope",
+    "measure_speed",
+    "predict",
+    "run_preset",
+    "simulate",
 ]

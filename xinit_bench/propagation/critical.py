@@ -29,7 +29,7 @@ from ..gains import PYTORCH_GAINS
 from ..gauss import length_map_slope, moment
 from ..validation import check_choice, check_real
 
-__all__ = ["CRITERIA", "CriticalGain", "Criterion", "critical_gain", "gain_table"]
+__all__ = ["CRITERIA", "Criterion", "CriticalGain", "critical_gain", "gain_table"]
 
 Criterion = Literal["forward", "backward", "edge_of_chaos"]
 CRITERIA: tuple[str, ...] = ("forward", "backward", "edge_of_chaos")

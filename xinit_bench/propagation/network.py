@@ -9,8 +9,9 @@ with the same messages (:mod:`xinit_bench.validation`), before any work.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +22,7 @@ from ..samplers import uniform
 from ..schemes import NAMED_SCHEMES, Distribution, fan_size
 from ..validation import check_choice, check_int, check_real, is_int
 
-__all__ = ["Distribution", "INIT_NAMES", "InitSpec", "Scheme", "resolve_widths"]
+__all__ = ["INIT_NAMES", "Distribution", "InitSpec", "Scheme", "resolve_widths"]
 
 Scheme = Literal["xavier", "he", "lecun", "standard"]
 #: The heuristic of Glorot & Bengio (2010), eq. (1): ``U[-g/sqrt(n_in), g/sqrt(n_in)]``.
@@ -146,7 +147,11 @@ class InitSpec:
             uniform(out.shape, -bound, bound, generator=generator, dtype=out.dtype, out=out)
         else:
             variance_scaling(
-                out.shape, scale=self.variance(fan_in, fan_out) * fan_in, mode="fan_in",
-                distribution=NAMED_SCHEMES[self.name].distribution, generator=generator, dtype=out.dtype,
+                out.shape,
+                scale=self.variance(fan_in, fan_out) * fan_in,
+                mode="fan_in",
+                distribution=NAMED_SCHEMES[self.name].distribution,
+                generator=generator,
+                dtype=out.dtype,
                 out=out,
             )

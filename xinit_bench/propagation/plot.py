@@ -47,7 +47,7 @@ def write_plot(result: PresetResult, path: Path) -> None:
     for i, (label, (sim, theory)) in enumerate(result.runs.items()):
         color = f"C{i}"
         layers = np.arange(1, sim.depth + 1)
-        for ax, (stat, axis_label) in zip(axes, (FORWARD, BACKWARD)):
+        for ax, (stat, axis_label) in zip(axes, (FORWARD, BACKWARD), strict=True):
             th = np.asarray(getattr(theory, stat), dtype=np.float64)
             ok = np.isfinite(th) & (th > 0)
             ax.plot(layers[ok], th[ok], "-", color=color, lw=1.6, label=f"{label}: theory")
@@ -57,8 +57,20 @@ def write_plot(result: PresetResult, path: Path) -> None:
             if np.all(np.isfinite(se[ok])):
                 err = np.vstack([np.minimum(se[ok], 0.9 * m[ok]), se[ok]])
             mc_label = f"{label}: Monte Carlo ({sim.repeats} nets x {sim.batch}, ± 1 SE)"
-            ax.errorbar(layers[ok], m[ok], yerr=err, fmt="o", ms=4.5, mfc="none", mew=1.2, color=color,
-                        ecolor=color, elinewidth=1.0, capsize=2.0, label=mc_label)
+            ax.errorbar(
+                layers[ok],
+                m[ok],
+                yerr=err,
+                fmt="o",
+                ms=4.5,
+                mfc="none",
+                mew=1.2,
+                color=color,
+                ecolor=color,
+                elinewidth=1.0,
+                capsize=2.0,
+                label=mc_label,
+            )
             ax.set_yscale("log")
             ax.set_xlabel("layer $l$")
             ax.set_ylabel(axis_label)
@@ -72,8 +84,11 @@ def write_plot(result: PresetResult, path: Path) -> None:
         for ax in axes:
             ax.set_xticks(np.arange(1, sim0.depth + 1))
     title = f"{result.name}: {result.description}"
-    svs = [(label, sim.singular_value_mean) for label, (sim, _t) in result.runs.items()
-           if sim.singular_value_mean is not None]
+    svs = [
+        (label, sim.singular_value_mean)
+        for label, (sim, _t) in result.runs.items()
+        if sim.singular_value_mean is not None
+    ]
     if svs:
         expected = result.expected_singular_value_mean or {}
         title += "\nmean singular value of W: " + ", ".join(
