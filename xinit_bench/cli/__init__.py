@@ -4,7 +4,8 @@ Subcommands, one module each (``setup_arguments(subparsers)`` adds the
 subcommand and sets ``func=run``; ``run(args)`` returns the exit code):
 ``bench`` (throughput against NumPy and the memory-bandwidth limit), ``gate``
 (CI regression gate), ``propagate`` and ``gains`` (variance propagation
-study), ``info`` (versions, threading layer, CPU, threads).  Tables by
+study), ``info`` (versions, threading layer, CPU, threads), ``compile``
+(every kernel into the on-disk cache).  Tables by
 default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it
 beside the tables.  Usage errors are one line on stderr with exit status 2.
 The CLI, unlike the library, may set the thread count (``--threads``) and
@@ -17,12 +18,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, gains, gate, info, propagate
+from . import bench, compile, gains, gate, info, propagate
 from .common import UsageError, fail, one_line_errors
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (bench, gate, propagate, gains, info)
+COMMANDS = (bench, gate, propagate, gains, info, compile)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,91 @@
+"""``xinit_bench.warmup`` and ``xinit-bench compile``: the warm-up compiles what the library calls."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xinit_bench as xb
+from xinit_bench import propagation
+from xinit_bench.kernels import activations as A
+from xinit_bench.kernels import fill as K
+from xinit_bench.warmup import compile_all, targets
+
+
+def _signatures() -> dict[str, int]:
+    kernels = [*K.FILLS.values(), *K.SERIAL_FILLS.values(), *A.FORWARD, A.backward, A.rows_sumsq]
+    return {k.__name__: len(k.signatures) for k in kernels}
+
+
+def test_targets_cover_every_entry_point_in_both_dtypes() -> None:
+    names = {(name, dtype) for name, dtype, _, _ in targets()}
+    for kind in K.KINDS:
+        dtypes = ("uint32",) if kind == "bits" else ("float32", "float64")
+        for dtype in dtypes:
+            assert (f"fill_{kind}", dtype) in names
+            assert (f"serial_{kind}", dtype) in names
+    for kernel in [*A.FORWARD, A.backward, A.rows_sumsq]:
+        assert (kernel.__name__, "float32") in names and (kernel.__name__, "float64") in names
+
+
+def test_after_warmup_the_library_compiles_no_new_signature() -> None:
+    # If the warm-up compiled a signature the library never calls (say float32
+    # params where the library passes float64), the library's first call would
+    # add a signature here: the cache would not have helped.
+    compile_all()
+    before = _signatures()
+    for dtype in (np.float32, np.float64):
+        for shape in ((16, 16), (256, 256)):  # the serial and the parallel entry points
+            xb.uniform(shape, -1.0, 2.0, seed=0, dtype=dtype)
+            xb.xavier_uniform(shape, seed=0, dtype=dtype)
+            xb.he_normal(shape, seed=0, dtype=dtype)
+            xb.truncated_normal(shape, seed=0, dtype=dtype)
+            xb.truncated_normal(shape, 0.0, 0.02, -2.0, 2.0, absolute=True, seed=0, dtype=dtype)
+            xb.truncated_normal(shape, a=-12.0, b=-3.0, seed=0, dtype=dtype)
+        for act in ("relu", "tanh", "elu"):
+            propagation.simulate(act, depth=2, width=16, batch=8, repeats=1, dtype=dtype)
+    xb.random_bits(10, seed=0)
+    xb.random_bits(100_000, seed=0)
+    assert _signatures() == before
+
+
+def test_records_are_cheap_once_cached() -> None:
+    compile_all(["fills"], ["float32"])
+    again = compile_all(["fills"], ["float32"])
+    assert {r.kernel for r in again} >= {"fill_normal", "serial_normal", "fill_bits"}
+    # A cached signature is a dictionary look-up in this process: well under a
+    # second even on a loaded machine (a compile takes seconds).
+    assert max(r.cpu_seconds for r in again) < 0.5
+
+
+def test_bad_group_or_dtype_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="group must be one of"):
+        compile_all(["kernels"])
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        compile_all(["fills"], ["float16"])
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xinit_bench.cli", "compile", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_compile_cli_writes_json_and_refuses_bad_options(tmp_path: Path) -> None:
+    proc = _cli("--groups", "fills", "--dtypes", "float32", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert {s["kernel"] for s in data["signatures"]} >= {"serial_uniform", "fill_truncated_normal_tail"}
+    assert "signatures ready in the cache" in proc.stdout
+    bad = _cli("--groups", "nope", cwd=tmp_path)
+    assert bad.returncode == 2 and "\n" not in bad.stderr.strip() and "Traceback" not in bad.stderr

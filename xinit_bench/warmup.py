@@ -1,0 +1,159 @@
+"""Compile every kernel into Numba's on-disk cache ahead of time.
+
+A fresh process with an empty cache compiles each kernel the first time it
+is called: a few seconds of CPU per (kind, dtype) for the fills, about one or
+two for each activation kernel of the propagation study.
+:func:`compile_all` does that work once, for every entry point and every
+signature the library uses, so that later processes (notebook kernels, CI
+jobs, DataLoader workers started by spawn) load machine code from the cache
+instead. ``xinit-bench compile`` is its command line; ``make test`` and
+``make bench`` run it first.
+
+Compiling gives exactly the code a first call would compile, so the bits are
+the same whether or not the cache was warmed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .kernels import activations as _act
+from .kernels import fill as _fill
+from .kernels._jit import compile_quietly
+from .kernels.kinds import KINDS
+from .validation import check_choice
+
+__all__ = ["DTYPES", "GROUPS", "CompileRecord", "compile_all", "targets"]
+
+#: Output dtypes every fill and activation kernel is compiled for.
+DTYPES: tuple[str, ...] = ("float32", "float64")
+#: What :func:`compile_all` can compile: the fills of the samplers, and the
+#: fused activation kernels of :mod:`xinit_bench.propagation`.
+GROUPS: tuple[str, ...] = ("fills", "propagation")
+
+#: Kinds whose params are float64 whatever the output dtype (``kernels/fill.py``).
+_F64_PARAMS = ("truncated_normal", "truncated_normal_tail")
+#: Number of params of each kind (``kernels/fill.py``, the entry-point table).
+_N_PARAMS = {
+    "uniform": 3,
+    "symmetric_uniform": 2,
+    "normal": 2,
+    "truncated_normal_central": 6,
+    "truncated_normal": 6,
+    "truncated_normal_tail": 6,
+    "bits": 0,
+}
+
+
+@dataclass(frozen=True)
+class CompileRecord:
+    """One compiled signature: what, and the CPU seconds it took (0 when the cache had it)."""
+
+    kernel: str
+    dtype: str
+    cpu_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+#: One unit of work: a label, the dispatcher and example arguments of the signature.
+Target = tuple[str, str, Any, tuple[Any, ...]]
+
+
+def _fill_targets(dtypes: Sequence[str]) -> Iterator[Target]:
+    key = (np.uint32(0), np.uint32(0), np.uint32(0))
+    for kind in KINDS:
+        kind_dtypes = ("uint32",) if kind == "bits" else dtypes
+        for dtype in kind_dtypes:
+            dt = np.dtype(dtype)
+            ptype = np.float64 if kind in _F64_PARAMS else dt.type
+            params = tuple(ptype(0.5) for _ in range(_N_PARAMS[kind]))
+            out = np.empty(4, dt)
+            for table in (_fill.SERIAL_FILLS, _fill.FILLS):
+                kernel = table[kind]
+                yield kernel.__name__, dtype, kernel, (out, key, 0, params)
+
+
+def _propagation_targets(dtypes: Sequence[str]) -> Iterator[Target]:
+    for dtype in dtypes:
+        dt = np.dtype(dtype)
+        h = np.zeros((2, 4), dt)
+        bias = np.zeros(4, dt)
+        part3 = np.zeros((2, 3), np.float64)
+        for kernel in _act.FORWARD:
+            yield kernel.__name__, dtype, kernel, (h, bias, h.copy(), h.copy(), 0.0, part3)
+        yield _act.backward.__name__, dtype, _act.backward, (h, h.copy(), np.zeros((2, 2), np.float64))
+        yield _act.rows_sumsq.__name__, dtype, _act.rows_sumsq, (h, np.zeros(2, np.float64))
+
+
+def targets(groups: Sequence[str] = GROUPS, dtypes: Sequence[str] = DTYPES) -> list[Target]:
+    """Every ``(name, dtype, dispatcher, example args)`` that :func:`compile_all` compiles.
+
+    Raises
+    ------
+    ValueError
+        For an unknown group or dtype.
+    """
+    for group in groups:
+        check_choice("group", group, GROUPS)
+    for dtype in dtypes:
+        check_choice("dtype", dtype, DTYPES)
+    found: list[Target] = []
+    if "fills" in groups:
+        found.extend(_fill_targets(dtypes))
+    if "propagation" in groups:
+        found.extend(_propagation_targets(dtypes))
+    return found
+
+
+def compile_all(
+    groups: Sequence[str] = GROUPS,
+    dtypes: Sequence[str] = DTYPES,
+    *,
+    progress: Callable[[str], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> list[CompileRecord]:
+    """Compile every kernel signature of ``groups`` for ``dtypes`` (loading it from the cache if there).
+
+    Parameters
+    ----------
+    groups
+        ``"fills"`` (every sampler and ``random_bits``, serial and parallel
+        entry points) and/or ``"propagation"`` (the activation kernels).
+    dtypes
+        Output dtypes, ``"float32"`` and/or ``"float64"``.
+    progress
+        Called with each signature's label once it is compiled.
+    total
+        Called once, first, with the number of signatures.
+
+    Returns
+    -------
+    list of CompileRecord
+        The CPU seconds of each signature: a cached one costs milliseconds.
+
+    Examples
+    --------
+    >>> from xinit_bench.warmup import compile_all
+    >>> records = compile_all(["fills"], ["float32"])
+    >>> sorted({r.kernel for r in records})[:2]
+    ['fill_bits', 'fill_normal']
+    """
+    work = targets(groups, dtypes)
+    if total is not None:
+        total(len(work))
+    records = []
+    for name, dtype, kernel, args in work:
+        started = time.process_time()
+        compile_quietly(kernel, *args)
+        records.append(CompileRecord(name, dtype, time.process_time() - started))
+        if progress is not None:
+            progress(f"{name} {dtype}")
+    return records
