@@ -34,8 +34,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import prange, types
-from numba.extending import overload
+from numba import prange
 from numpy.typing import NDArray
 
 from ._jit import inline_ir, parallel
@@ -155,20 +154,24 @@ def _sigmoid(x):
 
 
 # --- the activations: x -> (phi(x), phi'(x)), float64 ---------------------------------
+@inline_ir
 def _linear(x, p):
     return x, 1.0
 
 
+@inline_ir
 def _relu(x, p):
     pos = x > 0.0
     return (x if pos else 0.0), (1.0 if pos else 0.0)
 
 
+@inline_ir
 def _leaky_relu(x, p):
     pos = x > 0.0
     return (x if pos else p * x), (1.0 if pos else p)
 
 
+@inline_ir
 def _tanh(x, p):
     # tanh|x| = (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no cancellation, no overflow.
     e = exp_clamped(-2.0 * abs(x))
@@ -177,17 +180,20 @@ def _tanh(x, p):
     return t, 1.0 - t * t
 
 
+@inline_ir
 def _sigmoid_act(x, p):
     s = _sigmoid(x)
     return s, s * (1.0 - s)
 
 
+@inline_ir
 def _elu(x, p):
     pos = x > 0.0
     e = exp_clamped(min(x, 0.0))
     return (x if pos else p * (e - 1.0)), (1.0 if pos else p * e)
 
 
+@inline_ir
 def _selu(x, p):
     pos = x > 0.0
     e = exp_clamped(min(x, 0.0))
@@ -196,22 +202,26 @@ def _selu(x, p):
     return SELU_SCALE * y, SELU_SCALE * dy
 
 
+@inline_ir
 def _gelu(x, p):
     # Exact GELU, x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (Hendrycks & Gimpel 2016).
     c = 0.5 * math.erfc(-x * _INV_SQRT2)
     return x * c, c + x * _INV_SQRT_2PI * exp_clamped(-0.5 * x * x)
 
 
+@inline_ir
 def _silu(x, p):
     s = _sigmoid(x)
     return x * s, s * (1.0 + x * (1.0 - s))
 
 
+@inline_ir
 def _softplus(x, p):
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|); derivative sigmoid(x).
     return max(x, 0.0) + log1p_unit(exp_clamped(-abs(x))), _sigmoid(x)
 
 
+@inline_ir
 def _mish(x, p):
     # tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2), exact algebra;
     # mish'(x) = t + x (1 - t^2) sigmoid(x) (Misra 2019, eq. (2)).
@@ -219,38 +229,6 @@ def _mish(x, p):
     n = e * (e + 2.0)
     t = n / (n + 2.0)
     return x * t, t + x * (1.0 - t * t) * _sigmoid(x)
-
-
-_ACTIVATIONS = {
-    LINEAR: _linear,
-    RELU: _relu,
-    LEAKY_RELU: _leaky_relu,
-    TANH: _tanh,
-    SIGMOID: _sigmoid_act,
-    ELU: _elu,
-    SELU: _selu,
-    GELU: _gelu,
-    SILU: _silu,
-    SOFTPLUS: _softplus,
-    MISH: _mish,
-}
-
-
-def activate(kind, x, p):
-    """``(phi(x), phi'(x))`` in float64 for activation ``kind`` (Numba only)."""
-    raise NotImplementedError("activate is only callable from Numba code")
-
-
-@overload(activate, inline="always", prefer_literal=True)
-def _activate_impl(kind, x, p):
-    if not isinstance(kind, types.IntegerLiteral):
-        return None
-    fn = inline_ir(_ACTIVATIONS[kind.literal_value])
-
-    def impl(kind, x, p):
-        return fn(x, p)
-
-    return impl
 
 
 # --- skeletons ------------------------------------------------------------------------
@@ -358,18 +336,22 @@ def _row_stats(h, bias, a):
 
 
 @inline_ir
-def _forward_row(kind, h, bias, a, d, p, out):
+def _forward_row(phi, h, bias, a, d, p, out):
     for j in range(h.shape[0]):
-        y, dy = activate(kind, np.float64(h[j]) + np.float64(bias[j]), p)
+        y, dy = phi(np.float64(h[j]) + np.float64(bias[j]), p)
         a[j] = y
         d[j] = dy
     out[0], out[1], out[2] = _row_stats(h, bias, a)
 
 
 @inline_ir
-def _forward(kind, h, bias, a, d, p, part):
+def _forward(phi, h, bias, a, d, p, part):
+    # phi, the activation, is an argument of these IR-inlined skeletons rather
+    # than chosen by an inlined overload keyed on the kind: Numba typed an
+    # inlined overload's body many times over, and the activation kernels
+    # compiled in about half the CPU time once it was passed in.
     for b in prange(h.shape[0]):
-        _forward_row(kind, h[b], bias, a[b], d[b], p, part[b])
+        _forward_row(phi, h[b], bias, a[b], d[b], p, part[b])
 
 
 @parallel
@@ -381,67 +363,67 @@ def forward_linear(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray
     parameter; ``part``: (batch, 3) float64, overwritten with the per-row sums
     of ``x**2``, ``a`` and ``a**2`` (``x = h + bias``), in that order.
     """
-    _forward(LINEAR, h, bias, a, d, p, part)
+    _forward(_linear, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_relu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for ReLU (see :func:`forward_linear`)."""
-    _forward(RELU, h, bias, a, d, p, part)
+    _forward(_relu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_leaky_relu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for leaky ReLU with slope ``p`` (see :func:`forward_linear`)."""
-    _forward(LEAKY_RELU, h, bias, a, d, p, part)
+    _forward(_leaky_relu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_tanh(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for tanh (see :func:`forward_linear`)."""
-    _forward(TANH, h, bias, a, d, p, part)
+    _forward(_tanh, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_sigmoid(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for the logistic sigmoid (see :func:`forward_linear`)."""
-    _forward(SIGMOID, h, bias, a, d, p, part)
+    _forward(_sigmoid_act, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_elu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for ELU with alpha ``p`` (see :func:`forward_linear`)."""
-    _forward(ELU, h, bias, a, d, p, part)
+    _forward(_elu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_selu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for SELU (see :func:`forward_linear`)."""
-    _forward(SELU, h, bias, a, d, p, part)
+    _forward(_selu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_gelu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for exact (erf) GELU (see :func:`forward_linear`)."""
-    _forward(GELU, h, bias, a, d, p, part)
+    _forward(_gelu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_silu(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for SiLU (see :func:`forward_linear`)."""
-    _forward(SILU, h, bias, a, d, p, part)
+    _forward(_silu, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_softplus(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for softplus (see :func:`forward_linear`)."""
-    _forward(SOFTPLUS, h, bias, a, d, p, part)
+    _forward(_softplus, h, bias, a, d, p, part)
 
 
 @parallel
 def forward_mish(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
     """Fused forward pass for Mish (see :func:`forward_linear`)."""
-    _forward(MISH, h, bias, a, d, p, part)
+    _forward(_mish, h, bias, a, d, p, part)
 
 
 #: Forward kernel of each activation kind, indexed by kind.
