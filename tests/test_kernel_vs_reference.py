@@ -202,3 +202,20 @@ def test_ndtri_f64_accuracy_all_branches() -> None:
     got = reference.ndtri_f64(p)
     rel = np.abs(got - exact) / np.abs(exact).clip(1e-3)
     assert rel.max() < 64 * np.finfo(np.float64).eps
+
+
+def test_memoised_plans_keep_the_sign_of_zero_and_the_refusals() -> None:
+    # -0.0 == 0.0 and hash(-0.0) == hash(0.0): a cache keyed on the values alone
+    # would hand the second caller the first one's params.
+    from xinit_bench.samplers import normal_plan, uniform_plan
+
+    f32 = np.dtype(np.float32)
+    neg = uniform_plan(-0.0, 1.0)(f32)[1][0]
+    pos = uniform_plan(0.0, 1.0)(f32)[1][0]
+    assert np.signbit(neg) and not np.signbit(pos)
+    assert normal_plan(0.0, 0.02) is normal_plan(0.0, 0.02)
+    # A refused dtype-specific combination raises every time; nothing is cached for it.
+    tiny = uniform_plan(1.0, 1.0 + 1e-12)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="round to one value"):
+            tiny(f32)

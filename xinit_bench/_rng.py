@@ -36,6 +36,8 @@ def key_from_seed(seed: Any) -> Key:
     ValueError
         A negative seed.
     """
+    if type(seed) is int and seed >= 0:  # the common case, without the checks' ABC look-ups
+        return _key_of_int(seed)
     if seed is None:
         k0, k1 = np.random.SeedSequence().generate_state(2, np.uint32)
         return np.uint32(k0), np.uint32(k1)
@@ -131,12 +133,19 @@ def resolve(seed: Any, generator: Generator | None) -> tuple[np.uint32, np.uint3
     The generator advances only after every check has passed, so callers
     validate all their other arguments before they call this.
     """
+    if generator is None and type(seed) is int and seed >= 0:  # the common case, checked as it is
+        k0, k1 = _key_of_int(seed)
+        return k0, k1, _STREAM_0
     check_source(seed, generator)
     if generator is not None:
         k0, k1 = generator.key
         return k0, k1, np.uint32(generator.next_stream())
     k0, k1 = key_from_seed(seed)
-    return k0, k1, np.uint32(0)
+    return k0, k1, _STREAM_0
+
+
+#: The stream of every call with ``seed=``.
+_STREAM_0 = np.uint32(0)
 
 
 def random_bits(

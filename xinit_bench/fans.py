@@ -13,11 +13,15 @@ LAYOUTS: tuple[str, ...] = ("torch", "keras", "jax")
 
 
 def _axis(name: str, axis: Any, ndim: int) -> int:
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without building the message
+        return axis % ndim
     what = f"an int in [{-ndim}, {ndim - 1}] (an axis of a tensor of rank {ndim})"
     return check_int(name, axis, minimum=-ndim, maximum=ndim - 1, what=what) % ndim
 
 
 def _batch_axes(batch_axis: Any, ndim: int) -> set[int]:
+    if type(batch_axis) is tuple and not batch_axis:  # the default
+        return set()
     if is_int(batch_axis) or isinstance(batch_axis, (str, bytes)) or not isinstance(batch_axis, Sequence):
         raise TypeError(f"batch_axis must be a sequence of ints, got {batch_axis!r}")
     return {_axis(f"batch_axis[{k}]", b, ndim) for k, b in enumerate(batch_axis)}

@@ -60,6 +60,44 @@ def sample(
     return result
 
 
+def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
+    """Cache ``factory``'s plans, and each plan's result per dtype.
+
+    Computing a plan's params costs about as much as filling 1K elements
+    (NumPy scalar arithmetic, ``nextafter``, SciPy's ``ndtr``), and models
+    call the same few plans over and over.  The key carries each value's sign,
+    so that ``-0.0`` and ``0.0`` (equal, and equal in hash) keep their own
+    plans; a refused combination raises and is not cached.
+    """
+    plans: dict[tuple[tuple[float, float], ...], Plan] = {}
+
+    def cached(*values: float) -> Plan:
+        key = tuple((v, math.copysign(1.0, v)) for v in values)
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= _MEMO_SIZE:
+                plans.clear()
+            base = factory(*values)
+            results: dict[np.dtype[Any], tuple[str, tuple[Any, ...]]] = {}
+
+            def plan(dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
+                found = results.get(dt)
+                if found is None:
+                    found = results[dt] = base(dt)
+                return found
+
+            plans[key] = plan
+        return plan
+
+    cached.__doc__ = factory.__doc__
+    return cached
+
+
+#: Plans kept per plan factory before the cache starts afresh.
+_MEMO_SIZE = 4096
+
+
+@_memoised
 def uniform_plan(low: float, high: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         f = dt.type
@@ -71,6 +109,7 @@ def uniform_plan(low: float, high: float) -> Plan:
     return plan
 
 
+@_memoised
 def symmetric_plan(bound: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         b = dt.type(bound)
@@ -79,6 +118,7 @@ def symmetric_plan(bound: float) -> Plan:
     return plan
 
 
+@_memoised
 def normal_plan(mean: float, std: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         return "normal", (dt.type(mean), dt.type(std))
@@ -86,6 +126,7 @@ def normal_plan(mean: float, std: float) -> Plan:
     return plan
 
 
+@_memoised
 def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     """Inverse-CDF plan for N(mean, std) truncated to standardised [a, b].
 

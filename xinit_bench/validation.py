@@ -148,13 +148,9 @@ def check_real(
         ...
     ValueError: gain must be a finite real number >= 0.0, got -1.0
     """
-    allowed = "a real number (infinities allowed)" if allow_inf else "a finite real number"
-    if positive:
-        allowed += " > 0"
-    if minimum is not None:
-        allowed += f" >= {minimum}"
-    if not is_real(value):
-        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    # type() first: the ABC check of is_real costs more than the rest of a small call.
+    if not (type(value) is float or type(value) is int or is_real(value)):
+        raise TypeError(f"{name} must be {_real_range(minimum, positive, allow_inf)}, got {value!r}")
     v = float(value)
     if (
         math.isnan(v)
@@ -162,8 +158,18 @@ def check_real(
         or (positive and not v > 0)
         or (minimum is not None and v < minimum)
     ):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {_real_range(minimum, positive, allow_inf)}, got {value!r}")
     return v
+
+
+def _real_range(minimum: float | None, positive: bool, allow_inf: bool) -> str:
+    """``"a finite real number >= 0.0"`` and the like: what :func:`check_real` allows."""
+    allowed = "a real number (infinities allowed)" if allow_inf else "a finite real number"
+    if positive:
+        allowed += " > 0"
+    if minimum is not None:
+        allowed += f" >= {minimum}"
+    return allowed
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -198,13 +204,16 @@ def check_choice(name: str, value: Any, allowed: Sequence[str], *, casefold: boo
         ...
     ValueError: mode must be one of 'fan_in', 'fan_out', got 'fan_sum'
     """
-    choices = "one of " + ", ".join(map(repr, allowed))
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be {choices}, got {value!r}")
+        raise TypeError(f"{name} must be {_one_of(allowed)}, got {value!r}")
     key = value.lower() if casefold else value
     if key not in allowed:
-        raise ValueError(f"{name} must be {choices}, got {value!r}")
+        raise ValueError(f"{name} must be {_one_of(allowed)}, got {value!r}")
     return key
+
+
+def _one_of(allowed: Sequence[str]) -> str:
+    return "one of " + ", ".join(map(repr, allowed))
 
 
 def check_dtype(name: str, value: Any, allowed: Sequence[DTypeLike] = FLOAT_DTYPES) -> np.dtype[Any]:
@@ -268,7 +277,9 @@ def check_shape(shape: Any, name: str = "shape") -> Shape:
     ValueError: shape[1] must be an int >= 0, got -1
     """
     if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
-        return shape  # the common case, without the ABC isinstance checks below
+        return shape  # the common cases, without the ABC isinstance checks below
+    if type(shape) is int and shape >= 0:
+        return (shape,)
     if is_int(shape):
         return (check_int(name, shape, minimum=0),)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
@@ -313,4 +324,16 @@ def resolve_dtype(dtype: DTypeLike | None, out: Any) -> np.dtype[Any]:
     if dtype is None:
         chosen: np.dtype[Any] = out.dtype if isinstance(out, np.ndarray) else np.dtype(np.float32)
         return chosen
-    return check_dtype("dtype", dtype)
+    try:
+        return _SAMPLER_DTYPES[dtype]  # the spellings people use, without building the message
+    except (KeyError, TypeError):  # TypeError: an unhashable value, which check_dtype refuses
+        return check_dtype("dtype", dtype)
+
+
+#: Every common spelling of the sampler dtypes, resolved once: ``np.dtype(x)``
+#: and the membership check cost microseconds, as much as filling 1K elements.
+_SAMPLER_DTYPES: dict[Any, np.dtype[Any]] = {
+    spelling: np.dtype(kind)
+    for kind in (np.float32, np.float64)
+    for spelling in (kind, np.dtype(kind), np.dtype(kind).name, np.dtype(kind).char)
+}
