@@ -10,8 +10,6 @@ import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from .activations import get_activation
-from .gauss import moment
 from .validation import check_choice, check_real
 
 __all__ = ["DERIVED_NAMES", "PYTORCH_GAINS", "TORCH_NAMES", "calculate_gain", "forward_gain"]
@@ -59,6 +57,11 @@ def forward_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> forward_gain("relu") == math.sqrt(2.0)
     True
     """
+    # Imported here, not at the top: they load SciPy and the activation kernels
+    # (Numba), which ``import xinit_bench`` would otherwise pay for.
+    from .activations import get_activation
+    from .gauss import moment
+
     m2 = moment(get_activation(nonlinearity, param), 1.0, "phi2")
     return math.sqrt(1.0 / m2)
 

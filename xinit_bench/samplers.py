@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
-from scipy import special
 
 from ._rng import Generator, resolve
-from .kernels import transforms as _tf
 from .launch import fill_flat
 from .validation import check_bool, check_out, check_real, check_shape, resolve_dtype
 
@@ -141,6 +139,12 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     """
     reflect = a + b > 0
     lo, hi = (-b, -a) if reflect else (a, b)
+    # SciPy and the kernels' constants are imported on first use, so that
+    # ``import xinit_bench`` loads neither SciPy nor Numba.
+    from scipy import special
+
+    from .kernels import transforms as _tf
+
     p0 = float(special.ndtr(lo))
     dp = float(special.ndtr(hi)) - p0
     if not dp >= MIN_TRUNCATION_MASS:
