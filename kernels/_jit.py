@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 from llvmlite import ir
