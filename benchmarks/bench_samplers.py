@@ -204,7 +204,9 @@ class TorchTruncatedNormal(_Fill):
         self.out = out = bench.allocate(bench.Case(self.scheme, dtype, size))
         std, bound = TORCH_TRUNC_STD, TORCH_TRUNC_BOUND
         if impl == "xinit":
-            self.call = lambda: xb.truncated_normal(out.shape, 0.0, std, -bound, bound, absolute=True, seed=SEED, out=out)
+            self.call = lambda: xb.truncated_normal(
+                out.shape, 0.0, std, -bound, bound, absolute=True, seed=SEED, out=out
+            )
         elif impl == "numpy":
             rng = np.random.default_rng(SEED)
             self.call = lambda: reference.fill_truncated_normal(out, 0.0, std, -bound / std, bound / std, rng)

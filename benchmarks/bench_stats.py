@@ -72,9 +72,7 @@ def _dist_xavier_uniform(n: int) -> Any:
 
 
 def _draw_xavier_truncated(n: int, dtype: str, seed: int) -> np.ndarray:
-    return np.asarray(
-        _xb().xavier_truncated_normal((n // _COLUMNS, _COLUMNS), seed=seed, dtype=np.dtype(dtype).type)
-    )
+    return np.asarray(_xb().xavier_truncated_normal((n // _COLUMNS, _COLUMNS), seed=seed, dtype=np.dtype(dtype).type))
 
 
 def _dist_xavier_truncated(n: int) -> Any:

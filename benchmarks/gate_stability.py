@@ -53,7 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("gate_args", nargs="*", help="extra gate arguments (after --)")
     args = parser.parse_args(argv)
 
-    gate_cmd = [sys.executable, "-m", "xinit_bench.gate", "--json", *([] if args.full else ["--quick"]), *args.gate_args]
+    gate_cmd = [
+        sys.executable,
+        "-m",
+        "xinit_bench.gate",
+        "--json",
+        *([] if args.full else ["--quick"]),
+        *args.gate_args,
+    ]
     busy: subprocess.Popen[bytes] | None = None
     if not args.no_load:
         core = _other_core()

@@ -133,8 +133,10 @@ def _bitcast(src: types.Type, dst: types.Type, width: int) -> Any:
             return None
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            target = ir.IntType(width) if isinstance(dst, types.Integer) else (
-                ir.FloatType() if width == 32 else ir.DoubleType()
+            target = (
+                ir.IntType(width)
+                if isinstance(dst, types.Integer)
+                else (ir.FloatType() if width == 32 else ir.DoubleType())
             )
             return builder.bitcast(args[0], target)
 

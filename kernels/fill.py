@@ -89,10 +89,17 @@ CHUNK = 1 << 16
 #: Below this many elements a fill runs serially (measured: 8-16 K for
 #: uniform, about 4 K for the transcendental transforms, where a ``prange``
 #: launch's 2-12 us stops dominating; docs/design.md, "Kernel facts").
-SERIAL_BELOW = _by_kind({
-    "uniform": 16384, "symmetric_uniform": 16384, "normal": 4096, "truncated_normal_central": 4096,
-    "truncated_normal": 2048, "bits": 16384, "truncated_normal_tail": 2048,
-})
+SERIAL_BELOW = _by_kind(
+    {
+        "uniform": 16384,
+        "symmetric_uniform": 16384,
+        "normal": 4096,
+        "truncated_normal_central": 4096,
+        "truncated_normal": 2048,
+        "bits": 16384,
+        "truncated_normal_tail": 2048,
+    }
+)
 
 
 # --- the per-block transforms, one per (kind, dtype) --------------------------
@@ -268,10 +275,17 @@ TILE_BLOCKS = 256
 #: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
 #: on 64M elements); for normal and truncated normal the second pass's heavy
 #: float64 maths dominates and one pass was faster (measured).
-TWO_PASS_F64 = _by_kind({
-    "uniform": True, "symmetric_uniform": True, "normal": False, "truncated_normal_central": False,
-    "truncated_normal": False, "bits": False, "truncated_normal_tail": False,
-})
+TWO_PASS_F64 = _by_kind(
+    {
+        "uniform": True,
+        "symmetric_uniform": True,
+        "normal": False,
+        "truncated_normal_central": False,
+        "truncated_normal": False,
+        "bits": False,
+        "truncated_normal_tail": False,
+    }
+)
 
 
 @inline_ir

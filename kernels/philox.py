@@ -72,16 +72,12 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
 def block_words(block, key):
     """The four words of Philox block ``block`` (int) for ``key = (k0, k1, stream)``."""
     j = np.uint64(block)
-    return philox4x32_10(
-        np.uint32(j & _LO32), np.uint32(j >> _SHIFT32), key[2], np.uint32(0), key[0], key[1]
-    )
+    return philox4x32_10(np.uint32(j & _LO32), np.uint32(j >> _SHIFT32), key[2], np.uint32(0), key[0], key[1])
 
 
 @jit
 def philox_block(counter, key):
     """Philox4x32-10 of one counter (4 x uint32 array) under ``key`` (2 x uint32 array)."""
     out = np.empty(4, np.uint32)
-    out[0], out[1], out[2], out[3] = philox4x32_10(
-        counter[0], counter[1], counter[2], counter[3], key[0], key[1]
-    )
+    out[0], out[1], out[2], out[3] = philox4x32_10(counter[0], counter[1], counter[2], counter[3], key[0], key[1])
     return out

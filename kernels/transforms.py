@@ -161,9 +161,7 @@ def sincos_turn_f32(k):
     theta = np.float32(np.int32(k - (qr << 22))) * TURN_F32
     z = theta * theta
     s = theta + theta * z * (SIN_F32[0] + z * (SIN_F32[1] + z * (SIN_F32[2] + z * SIN_F32[3])))
-    c = ONE_F32 + z * (
-        COS_F32[0] + z * (COS_F32[1] + z * (COS_F32[2] + z * (COS_F32[3] + z * COS_F32[4])))
-    )
+    c = ONE_F32 + z * (COS_F32[0] + z * (COS_F32[1] + z * (COS_F32[2] + z * (COS_F32[3] + z * COS_F32[4]))))
     return _rotate_f32(c, s, qr & 3)
 
 
@@ -181,11 +179,11 @@ def sincos_turn_f64(k):
 # --- inverse normal CDF --------------------------------------------------------
 CENTRAL_F32 = np.array(_erf.CENTRAL_F32, dtype=np.float32)
 CENTRAL_F32_SCALE = np.float32(2.0 / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO))
-CENTRAL_F32_SHIFT = np.float32((_erf.CENTRAL_F32_HI + _erf.CENTRAL_F32_LO) / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO))
-CENTRAL_F64 = np.array(_erf.CENTRAL_F64, dtype=np.float64)
-TAILS_F64 = tuple(
-    np.array(getattr(_erf, f"TAIL{i}_F64"), dtype=np.float64) for i in range(1, 6)
+CENTRAL_F32_SHIFT = np.float32(
+    (_erf.CENTRAL_F32_HI + _erf.CENTRAL_F32_LO) / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO)
 )
+CENTRAL_F64 = np.array(_erf.CENTRAL_F64, dtype=np.float64)
+TAILS_F64 = tuple(np.array(getattr(_erf, f"TAIL{i}_F64"), dtype=np.float64) for i in range(1, 6))
 #: Largest w = -log(4 p (1 - p)) served by the branch-free central paths.
 W_CENTRAL_F32 = float(_erf.CENTRAL_F32_HI)
 W_CENTRAL_F64 = float(_erf.CENTRAL_F64_HI)

@@ -19,13 +19,16 @@ def untouched(a: np.ndarray) -> bool:
     return bool((a == 7.0).all())
 
 
-@pytest.mark.parametrize("shape,exc,msg", [
-    ((4, -1), ValueError, r"shape\[1\] must be an int >= 0, got -1"),
-    ((4, 2.0), TypeError, r"shape\[1\] must be an int >= 0, got 2.0"),
-    ((4, True), TypeError, r"shape\[1\] must be an int >= 0, got True"),
-    ("44", TypeError, "shape must be an int or a sequence of ints, got '44'"),
-    (None, TypeError, "shape must be an int or a sequence of ints, got None"),
-])
+@pytest.mark.parametrize(
+    "shape,exc,msg",
+    [
+        ((4, -1), ValueError, r"shape\[1\] must be an int >= 0, got -1"),
+        ((4, 2.0), TypeError, r"shape\[1\] must be an int >= 0, got 2.0"),
+        ((4, True), TypeError, r"shape\[1\] must be an int >= 0, got True"),
+        ("44", TypeError, "shape must be an int or a sequence of ints, got '44'"),
+        (None, TypeError, "shape must be an int or a sequence of ints, got None"),
+    ],
+)
 def test_bad_dimensions(shape: object, exc: type, msg: str) -> None:
     with pytest.raises(exc, match=msg):
         xb.normal(shape)  # type: ignore[arg-type]
@@ -38,10 +41,13 @@ def test_rank_below_two_when_fans_are_inferred() -> None:
         xb.he_normal((10,))
 
 
-@pytest.mark.parametrize("kw,msg", [
-    ({"mode": "fan_sum"}, "mode must be one of 'fan_in', .*, got 'fan_sum'"),
-    ({"distribution": "laplace"}, "distribution must be one of 'uniform', .*, got 'laplace'"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        ({"mode": "fan_sum"}, "mode must be one of 'fan_in', .*, got 'fan_sum'"),
+        ({"distribution": "laplace"}, "distribution must be one of 'uniform', .*, got 'laplace'"),
+    ],
+)
 def test_unknown_mode_and_distribution(kw: dict, msg: str) -> None:
     with pytest.raises(ValueError, match=msg):
         xb.variance_scaling((4, 4), **kw)

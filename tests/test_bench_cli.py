@@ -28,13 +28,25 @@ def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_json_report_covers_each_case_against_both_references(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = run_cli(
-        "--sizes", "64K", "--schemes", "truncated_normal,truncated_normal_wide", "--dtypes", "float32",
-        "--no-scaling", "--no-small-call", "--json", "-o", str(out),
+        "--sizes",
+        "64K",
+        "--schemes",
+        "truncated_normal,truncated_normal_wide",
+        "--dtypes",
+        "float32",
+        "--no-scaling",
+        "--no-small-call",
+        "--json",
+        "-o",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert json.loads(out.read_text()) == report
-    assert [r["name"] for r in report["results"]] == ["truncated_normal-float32-64K", "truncated_normal_wide-float32-64K"]
+    assert [r["name"] for r in report["results"]] == [
+        "truncated_normal-float32-64K",
+        "truncated_normal_wide-float32-64K",
+    ]
     for r in report["results"]:
         for timer in ("wall", "cpu"):
             t = r[timer]["seconds"]
@@ -58,11 +70,14 @@ def test_wide_scheme_is_torchs_trunc_normal_default() -> None:
     assert abs(buf.std() - bench.NORMAL_STD) < 5 * bench.NORMAL_STD / math.sqrt(2 * buf.size)
 
 
-@pytest.mark.parametrize("argv,words", [
-    (("--schemes", "nope"), "allowed values are"),
-    (("--dtypes", "float16"), "allowed values are"),
-    (("--sizes", "0"), "--sizes"),
-])
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (("--schemes", "nope"), "allowed values are"),
+        (("--dtypes", "float16"), "allowed values are"),
+        (("--sizes", "0"), "--sizes"),
+    ],
+)
 def test_bad_arguments_exit_2_without_traceback(argv: tuple[str, ...], words: str) -> None:
     proc = run_cli(*argv)
     assert proc.returncode == 2

@@ -21,11 +21,23 @@ import pytest
 import xinit_bench as xb
 from xinit_bench import propagation as prop
 
-NAMED = ["xavier_uniform", "xavier_normal", "xavier_truncated_normal", "he_uniform", "he_normal",
-         "he_truncated_normal", "lecun_uniform", "lecun_normal", "lecun_truncated_normal"]
+NAMED = [
+    "xavier_uniform",
+    "xavier_normal",
+    "xavier_truncated_normal",
+    "he_uniform",
+    "he_normal",
+    "he_truncated_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "lecun_truncated_normal",
+]
 SAMPLERS: dict[str, Callable[..., Any]] = {
-    "uniform": xb.uniform, "normal": xb.normal, "truncated_normal": xb.truncated_normal,
-    "variance_scaling": xb.variance_scaling, **{n: getattr(xb, n) for n in NAMED},
+    "uniform": xb.uniform,
+    "normal": xb.normal,
+    "truncated_normal": xb.truncated_normal,
+    "variance_scaling": xb.variance_scaling,
+    **{n: getattr(xb, n) for n in NAMED},
 }
 NET = {"depth": 2, "width": 4}
 SIM = {**NET, "batch": 4, "repeats": 1}
@@ -37,6 +49,7 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = []
 def case(label: str, exc: type[Exception], param: str) -> Callable[[Callable[[], Any]], None]:
     def add(call: Callable[[], Any]) -> None:
         CASES.append((label, call, exc, param))
+
     return add
 
 
@@ -50,8 +63,7 @@ for name, fn in SAMPLERS.items():
     case(f"{name}: dtype='int32'", ValueError, "dtype")(lambda fn=fn: fn((4, 4), dtype="int32"))
     case(f"{name}: dtype=np.int64", ValueError, "dtype")(lambda fn=fn: fn((4, 4), dtype=np.int64))
     case(f"{name}: dtype=object()", TypeError, "dtype")(lambda fn=fn: fn((4, 4), dtype=object()))
-    case(f"{name}: generator=rng", TypeError, "generator")(
-        lambda fn=fn: fn((4, 4), generator=np.random.default_rng(0)))
+    case(f"{name}: generator=rng", TypeError, "generator")(lambda fn=fn: fn((4, 4), generator=np.random.default_rng(0)))
 
 for bad, exc in (("4", TypeError), (4.0, TypeError), (True, TypeError), (-1, ValueError)):
     case(f"random_bits: n={bad!r}", exc, "n")(lambda bad=bad: xb.random_bits(bad, seed=0))
@@ -61,11 +73,16 @@ for bad, exc in (("4", TypeError), (4.0, TypeError), (True, TypeError), (-1, Val
     case(f"Generator: stream={bad!r}", exc, "stream")(lambda bad=bad: xb.Generator(0, stream=bad))
     case(f"Generator: seed={bad!r}", exc, "seed")(lambda bad=bad: xb.Generator(bad))
     case(f"compute_fans: in_axis={bad!r}", exc if bad != -1 else ValueError, "in_axis")(
-        lambda bad=bad: xb.compute_fans((2, 3), in_axis=bad if bad != -1 else -3))
+        lambda bad=bad: xb.compute_fans((2, 3), in_axis=bad if bad != -1 else -3)
+    )
     case(f"variance_scaling: fans=({bad!r}, 3)", exc, "fans[0]")(
-        lambda bad=bad: xb.variance_scaling((6,), fans=(bad if bad != -1 else 0, 3)))
-    for p, kw in (("depth", {"depth": bad, "width": 4}), ("width", {"depth": 2, "width": bad}),
-                  ("widths[1]", {"widths": [4, bad]})):
+        lambda bad=bad: xb.variance_scaling((6,), fans=(bad if bad != -1 else 0, 3))
+    )
+    for p, kw in (
+        ("depth", {"depth": bad, "width": 4}),
+        ("width", {"depth": 2, "width": bad}),
+        ("widths[1]", {"widths": [4, bad]}),
+    ):
         bad_kw = {k: (0 if v == -1 else v) for k, v in kw.items()}  # depth and widths must be >= 1
         case(f"simulate: {p}={bad!r}", exc, p)(lambda kw=bad_kw: prop.simulate("relu", batch=4, repeats=1, **kw))
         case(f"predict: {p}={bad!r}", exc, p)(lambda kw=bad_kw: prop.predict("relu", **kw))
@@ -73,7 +90,8 @@ for bad, exc in (("4", TypeError), (4.0, TypeError), (True, TypeError), (-1, Val
         value = (0 if p != "seed" else -1) if bad == -1 else bad
         case(f"simulate: {p}={value!r}", exc, p)(lambda p=p, value=value: prop.simulate("relu", **{**SIM, p: value}))
     case(f"simulate: kernel_threads={bad!r}", exc, "kernel_threads")(
-        lambda bad=bad: prop.simulate("relu", **SIM, kernel_threads=bad if bad != -1 else 0))
+        lambda bad=bad: prop.simulate("relu", **SIM, kernel_threads=bad if bad != -1 else 0)
+    )
 
 # --- NaN and inf where a finite real is expected; a str or a bool where a real is -------------
 for bad, exc in ((math.nan, ValueError), (math.inf, ValueError), ("1", TypeError), (True, TypeError)):
@@ -94,25 +112,30 @@ for bad, exc in ((math.nan, ValueError), (math.inf, ValueError), ("1", TypeError
     case(f"predict: bias_std={bad!r}", exc, "bias_std")(lambda bad=bad: prop.predict("relu", **NET, bias_std=bad))
     case(f"predict: gain={bad!r}", exc, "gain")(lambda bad=bad: prop.predict("relu", **NET, gain=bad))
     case(f"simulate: input_second_moment={bad!r}", exc, "input_second_moment")(
-        lambda bad=bad: prop.simulate("relu", **SIM, input_second_moment=bad))
+        lambda bad=bad: prop.simulate("relu", **SIM, input_second_moment=bad)
+    )
     case(f"expected_phi_squared: q={bad!r}", exc, "q")(lambda bad=bad: prop.expected_phi_squared("tanh", bad))
 # the truncation points may be infinite, never NaN
 case("truncated_normal: a=nan", ValueError, "a")(lambda: xb.truncated_normal(4, a=math.nan))
 case("truncated_normal: b='2'", TypeError, "b")(lambda: xb.truncated_normal(4, b="2"))
 case("truncated_normal: absolute=1", TypeError, "absolute")(lambda: xb.truncated_normal(4, absolute=1))
 case("simulate: singular_values=1", TypeError, "singular_values")(
-    lambda: prop.simulate("relu", **SIM, singular_values=1))
+    lambda: prop.simulate("relu", **SIM, singular_values=1)
+)
 
 # --- an unknown choice is a ValueError; a choice that is not a str a TypeError ------------------
 for bad, exc in (("nope", ValueError), (3, TypeError)):
     case(f"variance_scaling: mode={bad!r}", exc, "mode")(lambda bad=bad: xb.variance_scaling((4, 4), mode=bad))
     case(f"variance_scaling: distribution={bad!r}", exc, "distribution")(
-        lambda bad=bad: xb.variance_scaling((4, 4), distribution=bad))
+        lambda bad=bad: xb.variance_scaling((4, 4), distribution=bad)
+    )
     case(f"he_normal: mode={bad!r}", exc, "mode")(lambda bad=bad: xb.he_normal((4, 4), mode=bad))
     case(f"he_normal: nonlinearity={bad!r}", exc, "nonlinearity")(
-        lambda bad=bad: xb.he_normal((4, 4), nonlinearity=bad))
+        lambda bad=bad: xb.he_normal((4, 4), nonlinearity=bad)
+    )
     case(f"xavier_uniform: nonlinearity={bad!r}", exc, "nonlinearity")(
-        lambda bad=bad: xb.xavier_uniform((4, 4), nonlinearity=bad))
+        lambda bad=bad: xb.xavier_uniform((4, 4), nonlinearity=bad)
+    )
     case(f"compute_fans: layout={bad!r}", exc, "layout")(lambda bad=bad: xb.compute_fans((4, 4), layout=bad))
     case(f"calculate_gain: nonlinearity={bad!r}", exc, "nonlinearity")(lambda bad=bad: xb.calculate_gain(bad))
     case(f"critical_gain: criterion={bad!r}", exc, "criterion")(lambda bad=bad: prop.critical_gain("relu", bad))
@@ -137,8 +160,17 @@ def test_same_mistake_same_exception(label: str, call: Callable[[], Any], exc: t
 
 def test_the_table_covers_every_public_entry_point() -> None:
     labels = " ".join(c[0] for c in CASES)
-    for name in [*SAMPLERS, "random_bits", "Generator", "compute_fans", "calculate_gain", "simulate", "predict",
-                 "critical_gain", "gain_table"]:
+    for name in [
+        *SAMPLERS,
+        "random_bits",
+        "Generator",
+        "compute_fans",
+        "calculate_gain",
+        "simulate",
+        "predict",
+        "critical_gain",
+        "gain_table",
+    ]:
         assert re.search(rf"\b{name}\b", labels), name
 
 
@@ -152,15 +184,18 @@ def test_numpy_ints_are_ints(name: str) -> None:
 
 def test_numpy_ints_elsewhere() -> None:
     n = np.int64(6)
-    assert np.array_equal(xb.random_bits(n, seed=np.int32(1), stream=np.uint32(2), offset=np.int16(3)),
-                          xb.random_bits(6, seed=1, stream=2, offset=3))
+    assert np.array_equal(
+        xb.random_bits(n, seed=np.int32(1), stream=np.uint32(2), offset=np.int16(3)),
+        xb.random_bits(6, seed=1, stream=2, offset=3),
+    )
     assert xb.Generator(np.int64(5), stream=np.int64(2)).stream == 2
     assert xb.compute_fans((2, 3), in_axis=np.int64(0), out_axis=np.int8(1)) == (2, 3)
     assert xb.variance_scaling((6,), fans=(np.int64(2), np.int64(3)), seed=0).shape == (6,)
     assert xb.calculate_gain("leaky_relu", np.int64(0)) == math.sqrt(2.0)
     assert prop.predict("relu", depth=np.int64(2), width=np.int32(4)).widths == (4, 4, 4)
-    r = prop.simulate("relu", depth=np.int64(2), width=np.int64(4), batch=np.int64(4), repeats=np.int64(1),
-                      seed=np.int64(0))
+    r = prop.simulate(
+        "relu", depth=np.int64(2), width=np.int64(4), batch=np.int64(4), repeats=np.int64(1), seed=np.int64(0)
+    )
     assert r.batch == 4 and type(r.batch) is int
     assert prop.critical_gain("relu", q=np.int64(1)).gain == pytest.approx(math.sqrt(2.0), rel=1e-15)
 
@@ -184,8 +219,14 @@ def test_refused_random_bits_leaves_the_generator_alone() -> None:
 def test_refused_sampler_calls_leave_the_generator_alone(name: str) -> None:
     g = xb.Generator(0)
     wide, ints, strided = np.zeros((4, 5)), np.zeros((4, 4), np.int32), np.zeros((4, 8))[:, ::2]
-    for kwargs in ({"dtype": "int32"}, {"out": wide}, {"out": ints}, {"out": strided}, {"seed": 1},
-                   {"dtype": np.float32, "out": np.zeros((4, 4))}):
+    for kwargs in (
+        {"dtype": "int32"},
+        {"out": wide},
+        {"out": ints},
+        {"out": strided},
+        {"seed": 1},
+        {"dtype": np.float32, "out": np.zeros((4, 4))},
+    ):
         with pytest.raises((TypeError, ValueError)):
             SAMPLERS[name]((4, 4), generator=g, **kwargs)
         assert g.stream == 0, kwargs

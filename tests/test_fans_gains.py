@@ -68,8 +68,17 @@ def test_bad_layout_and_axes() -> None:
 
 # PyTorch's values, written out (torch/nn/init.py calculate_gain)
 TORCH_GAINS = {
-    "linear": 1, "conv1d": 1, "conv2d": 1, "conv3d": 1, "conv_transpose1d": 1, "conv_transpose2d": 1,
-    "conv_transpose3d": 1, "sigmoid": 1, "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4,
+    "linear": 1,
+    "conv1d": 1,
+    "conv2d": 1,
+    "conv3d": 1,
+    "conv_transpose1d": 1,
+    "conv_transpose2d": 1,
+    "conv_transpose3d": 1,
+    "sigmoid": 1,
+    "tanh": 5.0 / 3,
+    "relu": math.sqrt(2.0),
+    "selu": 3.0 / 4,
     "leaky_relu": math.sqrt(2.0 / (1 + 0.01**2)),
 }
 
@@ -115,7 +124,14 @@ def test_derived_gains_satisfy_the_forward_criterion(name: str) -> None:
         "mish": lambda x: x * math.tanh(math.log1p(math.exp(x))),
         "softplus": lambda x: math.log1p(math.exp(x)),
     }[name]
-    second, _ = integrate.quad(lambda x: phi(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
-                               -40, 40, points=[0.0], limit=200, epsabs=0, epsrel=1e-12)
+    second, _ = integrate.quad(
+        lambda x: phi(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+        -40,
+        40,
+        points=[0.0],
+        limit=200,
+        epsabs=0,
+        epsrel=1e-12,
+    )
     g = xb.calculate_gain(name)
     assert g**2 * second == pytest.approx(1.0, rel=1e-9)

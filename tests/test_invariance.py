@@ -21,7 +21,9 @@ from xinit_bench.kernels._jit import compile_quietly
 GOLDEN = Path(__file__).parent / "data" / "golden_sha256.json"
 SAMPLERS = {
     "uniform": lambda n, dt, **kw: xb.uniform(n, -1.0, 1.0, dtype=dt, **kw),
-    "variance_scaling_uniform": lambda n, dt, **kw: xb.variance_scaling(n, 2.0, "fan_avg", "uniform", fans=(64, 128), dtype=dt, **kw),
+    "variance_scaling_uniform": lambda n, dt, **kw: xb.variance_scaling(
+        n, 2.0, "fan_avg", "uniform", fans=(64, 128), dtype=dt, **kw
+    ),
     "normal": lambda n, dt, **kw: xb.normal(n, dtype=dt, **kw),
     "truncated_normal": lambda n, dt, **kw: xb.truncated_normal(n, dtype=dt, **kw),
     "truncated_normal_tail": lambda n, dt, **kw: xb.truncated_normal(n, 0.0, 1.0, 3.0, 9.0, dtype=dt, **kw),
@@ -41,10 +43,13 @@ def test_one_and_two_threads_give_identical_bits(name: str, dtype: type, restore
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kernel,params", [
-    (K.fill_symmetric_uniform, (0.5, 0.49999997)),
-    (K.fill_normal, (0.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    "kernel,params",
+    [
+        (K.fill_symmetric_uniform, (0.5, 0.49999997)),
+        (K.fill_normal, (0.0, 1.0)),
+    ],
+)
 def test_slice_at_offset_equals_whole_fill(kernel, params, dtype: type) -> None:
     key = (np.uint32(3), np.uint32(4), np.uint32(5))
     p = tuple(dtype(v) for v in params)
@@ -103,8 +108,7 @@ def test_kernel_called_from_a_users_njit_function() -> None:
 
 def _golden_cases() -> dict[str, np.ndarray]:
     return {
-        f"{name}/{np.dtype(dt).name}": SAMPLERS[name](4096, dt, seed=20261122)
-        for name in SAMPLERS for dt in DTYPES
+        f"{name}/{np.dtype(dt).name}": SAMPLERS[name](4096, dt, seed=20261122) for name in SAMPLERS for dt in DTYPES
     } | {
         "random_bits/stream3/offset5": xb.random_bits(4096, seed=20261122, stream=3, offset=5),
         "he_normal/conv": xb.he_normal((32, 16, 3, 3), seed=1),
@@ -127,5 +131,11 @@ if __name__ == "__main__":
     import sys
 
     if "--regenerate" in sys.argv:
-        GOLDEN.write_text(json.dumps({"stream_version": 1, "sha256": {k: _sha(v) for k, v in _golden_cases().items()}},
-                                     indent=1, sort_keys=True) + "\n")
+        GOLDEN.write_text(
+            json.dumps(
+                {"stream_version": 1, "sha256": {k: _sha(v) for k, v in _golden_cases().items()}},
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n"
+        )

@@ -105,8 +105,13 @@ def test_log_f64_accuracy() -> None:
     assert err.max() < 4 * np.finfo(np.float64).eps
 
 
-@pytest.mark.parametrize("bits,fn,eps", [(24, reference.sincos_turn_f32, np.finfo(np.float32).eps),
-                                         (53, reference.sincos_turn_f64, np.finfo(np.float64).eps)])
+@pytest.mark.parametrize(
+    "bits,fn,eps",
+    [
+        (24, reference.sincos_turn_f32, np.finfo(np.float32).eps),
+        (53, reference.sincos_turn_f64, np.finfo(np.float64).eps),
+    ],
+)
 def test_sincos_accuracy(bits: int, fn, eps: float) -> None:
     k = np.unique(np.linspace(0, 2**bits - 1, 400_003).astype(np.int64))
     c, s = fn(k)
@@ -123,7 +128,15 @@ def test_ndtri_central_f32_accuracy() -> None:
     exact = special.ndtri(p.astype(np.float64))
     got = reference.ndtri_central_f32(p).astype(np.float64)
     # error relative to |x| plus the conditioning of p itself (dx = dp / phi(x))
-    slack = 8 * np.finfo(np.float32).eps * (np.abs(exact) + np.abs(p.astype(np.float64)) / (special.ndtr(-np.abs(exact)) + np.exp(-exact**2 / 2) / math.sqrt(2 * math.pi)))
+    slack = (
+        8
+        * np.finfo(np.float32).eps
+        * (
+            np.abs(exact)
+            + np.abs(p.astype(np.float64))
+            / (special.ndtr(-np.abs(exact)) + np.exp(-(exact**2) / 2) / math.sqrt(2 * math.pi))
+        )
+    )
     assert np.all(np.abs(got - exact) <= slack)
 
 
@@ -163,16 +176,19 @@ def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: flo
     assert np.array_equal(out[0], reference.ndtri_f64(p))
 
 
-@pytest.mark.parametrize("dtype,a,b,expected", [
-    (np.float32, -2.0, 2.0, "fill_truncated_normal_central"),
-    (np.float32, -3.0, 3.0, "fill_truncated_normal_tail"),
-    (np.float32, -100.0, 100.0, "fill_truncated_normal_tail"),  # torch's std=0.02, absolute +-2
-    (np.float32, -12.0, -3.0, "fill_truncated_normal"),  # p down to ~1e-10: w = 22
-    (np.float64, -3.0, 3.0, "fill_truncated_normal_central"),  # float64 central reaches |x| = 3.3
-    (np.float64, -4.0, 4.0, "fill_truncated_normal_tail"),
-    (np.float64, -100.0, 100.0, "fill_truncated_normal_tail"),
-    (np.float64, -40.0, -1.0, "fill_truncated_normal"),
-])
+@pytest.mark.parametrize(
+    "dtype,a,b,expected",
+    [
+        (np.float32, -2.0, 2.0, "fill_truncated_normal_central"),
+        (np.float32, -3.0, 3.0, "fill_truncated_normal_tail"),
+        (np.float32, -100.0, 100.0, "fill_truncated_normal_tail"),  # torch's std=0.02, absolute +-2
+        (np.float32, -12.0, -3.0, "fill_truncated_normal"),  # p down to ~1e-10: w = 22
+        (np.float64, -3.0, 3.0, "fill_truncated_normal_central"),  # float64 central reaches |x| = 3.3
+        (np.float64, -4.0, 4.0, "fill_truncated_normal_tail"),
+        (np.float64, -100.0, 100.0, "fill_truncated_normal_tail"),
+        (np.float64, -40.0, -1.0, "fill_truncated_normal"),
+    ],
+)
 def test_truncated_plan_picks_the_fastest_exact_kernel(dtype: type, a: float, b: float, expected: str) -> None:
     from xinit_bench.samplers import truncated_plan
 

@@ -146,7 +146,7 @@ def _cycle(nodes: set[str]) -> list[str] | None:
         stack.append(n)
         for t in sorted(GRAPH[n] & nodes):
             if state.get(t) == 1:
-                return stack[stack.index(t):] + [t]
+                return stack[stack.index(t) :] + [t]
             if t not in state and (found := visit(t)):
                 return found
         stack.pop()

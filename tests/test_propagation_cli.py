@@ -29,8 +29,23 @@ def _main(argv: list[str]) -> int:
 
 def test_propagate_table_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png, out = tmp_path / "p.png", tmp_path / "r.json"
-    assert _main(["propagate", "--activation", "tanh", "--init", "xavier_normal", *SMALL,
-                  "--plot", str(png), "--json", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "propagate",
+                "--activation",
+                "tanh",
+                "--init",
+                "xavier_normal",
+                *SMALL,
+                "--plot",
+                str(png),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "q^l theory" in text and "E[(dL/da^l)^2] theory" in text and "±" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -42,8 +57,9 @@ def test_propagate_table_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert len(run["theory"]["pre_sq"]) == 3
 
 
-def test_propagate_json_to_stdout_only(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_propagate_json_to_stdout_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert _main(["propagate", "--activation", "relu", *SMALL, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)  # nothing but JSON on stdout
@@ -84,9 +100,9 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--depth", "50", "--width", "1024", "--batch", "100000000"], "needs an estimated"),
     ],
 )
-def test_propagate_bad_options_exit_2_in_one_line(argv: list[str], message: str, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_propagate_bad_options_exit_2_in_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     try:
         code = _main(["propagate", *argv])

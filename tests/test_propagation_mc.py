@@ -40,8 +40,17 @@ def _log_ratios(x: np.ndarray) -> np.ndarray:
     return np.diff(np.log(x), axis=-1)
 
 
-def _check(act: str, init: str, n: int, depth: int, kappa: float, R: int = 4, B: int = 64, seed: int = 11,
-           gain: float | None = None) -> None:
+def _check(
+    act: str,
+    init: str,
+    n: int,
+    depth: int,
+    kappa: float,
+    R: int = 4,
+    B: int = 64,
+    seed: int = 11,
+    gain: float | None = None,
+) -> None:
     sim = simulate(act, depth=depth, width=n, init=init, gain=gain, batch=B, repeats=R, seed=seed)
     th = predict(act, depth=depth, width=n, init=init, gain=gain)
     v = (math.sqrt(2.0 / n) + math.sqrt(kappa / n)) ** 2
@@ -103,8 +112,9 @@ def test_bit_identical_on_1_and_2_threads() -> None:
     out = []
     for t in ("1", "2"):
         env = {**__import__("os").environ, "NUMBA_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t, "OMP_NUM_THREADS": t}
-        out.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                  check=True).stdout)
+        out.append(
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        )
     assert out[0] == out[1]
 
 
@@ -117,7 +127,11 @@ def test_bit_identical_on_1_and_2_threads() -> None:
         ({"activation": "relu", "depth": 2, "width": 4, "bias_std": -1.0}, ValueError, "bias_std"),
         ({"activation": "relu", "depth": 2, "width": 4, "widths": [4, 4]}, ValueError, "not both"),
         ({"activation": "relu", "depth": 2, "width": 4, "batch": 0}, ValueError, "batch must be an int >= 1, got 0"),
-        ({"activation": "relu", "depth": 2, "width": 4, "dtype": np.int32}, ValueError, "dtype must be one of float32, float64"),
+        (
+            {"activation": "relu", "depth": 2, "width": 4, "dtype": np.int32},
+            ValueError,
+            "dtype must be one of float32, float64",
+        ),
         ({"activation": "relu", "depth": 2, "width": 4, "seed": "x"}, TypeError, "seed must be an int >= 0, got 'x'"),
     ],
 )
@@ -183,8 +197,17 @@ def test_forward_gain_depth50(act: str) -> None:
     n, depth, R, Z = 512, 50, 4, 5.0
     cg = critical_gain(act, "forward")
     g = cg.gain
-    sim = simulate(act, depth=depth, width=n, init="lecun_normal", gain=g, batch=64, repeats=R, seed=5,
-                   input_second_moment=1.0 / g**2)
+    sim = simulate(
+        act,
+        depth=depth,
+        width=n,
+        init="lecun_normal",
+        gain=g,
+        batch=64,
+        repeats=R,
+        seed=5,
+        input_second_moment=1.0 / g**2,
+    )
     q = sim.per_repeat["pre_sq"]
     kappa = max(_kappa(act, float(x)) for x in np.unique(np.round(q[:, :-1], 3)))
     v = (math.sqrt(2.0 / n) + math.sqrt(kappa / n)) ** 2

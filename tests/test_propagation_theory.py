@@ -84,7 +84,7 @@ def test_edge_of_chaos_reports_infeasible_and_stability() -> None:
     tanh = critical_gain("tanh", "edge_of_chaos")
     assert tanh.feasible and tanh.stable and tanh.bias_std > 0
     # q* = sigma_w^2 E[phi^2] + sigma_b^2 holds at the reported point.
-    q = tanh.gain ** 2 * expected_phi_squared("tanh", 1.0) + tanh.bias_std ** 2
+    q = tanh.gain**2 * expected_phi_squared("tanh", 1.0) + tanh.bias_std**2
     assert q == pytest.approx(1.0, rel=1e-12)
 
 
@@ -105,13 +105,21 @@ def test_predict_closed_forms() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"activation": "swish", "depth": 2, "width": 4}, ValueError, "activation must be one of 'linear', .*, got 'swish'"),
+        (
+            {"activation": "swish", "depth": 2, "width": 4},
+            ValueError,
+            "activation must be one of 'linear', .*, got 'swish'",
+        ),
         ({"activation": "relu", "depth": 0, "width": 4}, ValueError, "depth must be an int >= 1, got 0"),
         ({"activation": "relu", "depth": 2, "width": 0}, ValueError, "width must be an int >= 1, got 0"),
         ({"activation": "relu", "depth": 2.0, "width": 4}, TypeError, "depth must be an int >= 1, got 2.0"),
         ({"activation": "relu", "depth": 2, "width": 4, "bias_std": -0.1}, ValueError, "bias_std"),
         ({"activation": "relu", "depth": 2, "widths": [4, 4, 4]}, ValueError, "not both"),
-        ({"activation": "relu", "depth": 2, "width": 4, "init": "glorot"}, ValueError, "init must be one of 'xavier_uniform', .*, got 'glorot'"),
+        (
+            {"activation": "relu", "depth": 2, "width": 4, "init": "glorot"},
+            ValueError,
+            "init must be one of 'xavier_uniform', .*, got 'glorot'",
+        ),
         ({"activation": "tanh", "depth": 2, "width": 4, "param": 0.1}, ValueError, "takes no parameter"),
     ],
 )
@@ -127,8 +135,9 @@ def test_critical_gain_rejects_bad_input() -> None:
         critical_gain("relu", "forward", -1.0)
 
 
-@pytest.mark.parametrize(("name", "stable"), [("tanh", True), ("selu", True), ("gelu", False), ("silu", False),
-                                              ("mish", False)])
+@pytest.mark.parametrize(
+    ("name", "stable"), [("tanh", True), ("selu", True), ("gelu", False), ("silu", False), ("mish", False)]
+)
 def test_forward_fixed_point_stability(name: str, stable: bool) -> None:
     # The bias-free length map q -> g^2 F(q), F(q) = E[phi(sqrt(q) z)^2], has slope
     # s = g^2 F'(q*) = F'(q*) q* / F(q*) at its fixed point q* = g^2 F(q*).  Where

@@ -115,14 +115,15 @@ def _fans() -> tuple[int, int]:
 def _expected_var(name: str) -> float:
     fan_in, fan_out = _fans()
     return {
-        "xavier": 2.0 / (fan_in + fan_out),   # Glorot & Bengio 2010, eq. (12)
-        "he": 2.0 / fan_in,                   # He et al. 2015, eq. (10), relu gain sqrt(2)
-        "lecun": 1.0 / fan_in,                # LeCun et al. 1998
+        "xavier": 2.0 / (fan_in + fan_out),  # Glorot & Bengio 2010, eq. (12)
+        "he": 2.0 / fan_in,  # He et al. 2015, eq. (10), relu gain sqrt(2)
+        "lecun": 1.0 / fan_in,  # LeCun et al. 1998
     }[name.split("_")[0]]
 
 
-@pytest.mark.parametrize("name", [f"{s}_{d}" for s in ("xavier", "he", "lecun")
-                                  for d in ("uniform", "normal", "truncated_normal")])
+@pytest.mark.parametrize(
+    "name", [f"{s}_{d}" for s in ("xavier", "he", "lecun") for d in ("uniform", "normal", "truncated_normal")]
+)
 def test_scheme_distribution(name: str) -> None:
     var = _expected_var(name)
     sd = math.sqrt(var)

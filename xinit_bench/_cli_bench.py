@@ -192,7 +192,9 @@ def print_report(report: bench.BenchReport) -> None:
         for column in ("case", "1 thread ms", "threads", "n threads ms", "speed-up"):
             scal.add_column(column, justify="left" if column == "case" else "right")
         for s in report.scaling:
-            scal.add_row(s.case.name, f"{s.wall_1 * 1e3:.1f}", str(s.threads), f"{s.wall_n * 1e3:.1f}", f"{s.speedup:.2f}")
+            scal.add_row(
+                s.case.name, f"{s.wall_1 * 1e3:.1f}", str(s.threads), f"{s.wall_n * 1e3:.1f}", f"{s.speedup:.2f}"
+            )
         console.print(scal)
 
     if report.small_calls:

@@ -33,8 +33,18 @@ from . import propagation as prop
 __all__ = ["register", "run_gains", "run_propagate", "write_plot"]
 
 #: Options that describe the network; a preset fixes them.
-_NETWORK_OPTIONS = ("activation", "param", "init", "gain", "depth", "width", "widths", "bias_std", "dtype",
-                    "input_second_moment")
+_NETWORK_OPTIONS = (
+    "activation",
+    "param",
+    "init",
+    "gain",
+    "depth",
+    "width",
+    "widths",
+    "bias_std",
+    "dtype",
+    "input_second_moment",
+)
 #: (statistic, table heading, axis label) of the columns and panels.
 _FORWARD = ("pre_sq", "q^l", r"pre-activation second moment $q^l$")
 _BACKWARD = ("grad_act_sq", "E[(dL/da^l)^2]", r"back-propagated gradient $\mathbb{E}[(\partial L/\partial a^l)^2]$")
@@ -80,11 +90,20 @@ def register(subparsers: Any) -> None:
     run.add_argument("--seed", type=int, help="seed: the same seed gives the same bits (default: 0, or the preset's)")
     out = p.add_argument_group("output")
     plot = out.add_mutually_exclusive_group()
-    plot.add_argument("--plot", type=Path, metavar="PATH",
-                      help="PNG to write (default: propagation-<preset or activation-init>.png in the cwd)")
+    plot.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PATH",
+        help="PNG to write (default: propagation-<preset or activation-init>.png in the cwd)",
+    )
     plot.add_argument("--no-plot", action="store_true", help="write no PNG")
-    out.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                     help="write the results as JSON to PATH, or to stdout (instead of the tables) without PATH")
+    out.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the results as JSON to PATH, or to stdout (instead of the tables) without PATH",
+    )
     p.set_defaults(func=run_propagate)
     _one_line_errors(p)
 
@@ -99,8 +118,13 @@ def register(subparsers: Any) -> None:
         ),
     )
     g.add_argument("--q", type=float, default=1.0, help="the fixed point q* (default: 1)")
-    g.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                   help="write the table as JSON to PATH, or to stdout (instead of the table) without PATH")
+    g.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the table as JSON to PATH, or to stdout (instead of the table) without PATH",
+    )
     g.set_defaults(func=run_gains)
     _one_line_errors(g)
 
@@ -225,8 +249,10 @@ def _explicit_runner(args: argparse.Namespace) -> tuple[Runner, str]:
             raise _UsageError("give --widths or --depth/--width, not both")
         shape: dict[str, Any] = {"widths": args.widths}
     else:
-        shape = {"depth": _DEFAULT_DEPTH if args.depth is None else args.depth,
-                 "width": _DEFAULT_WIDTH if args.width is None else args.width}
+        shape = {
+            "depth": _DEFAULT_DEPTH if args.depth is None else args.depth,
+            "width": _DEFAULT_WIDTH if args.width is None else args.width,
+        }
     net: dict[str, Any] = {
         "init": init,
         "gain": args.gain,
@@ -248,8 +274,10 @@ def _explicit_runner(args: argparse.Namespace) -> tuple[Runner, str]:
 
     def run(tick: Callable[[int, int], None]) -> prop.PresetResult:
         sim = prop.simulate(activation, progress=tick, **net, **sim_opts)
-        description = (f"{theory.activation}, {theory.init}, widths {_widths_label(widths)}, "
-                       f"bias std {net['bias_std']:g}, {sim.dtype}")
+        description = (
+            f"{theory.activation}, {theory.init}, widths {_widths_label(widths)}, "
+            f"bias std {net['bias_std']:g}, {sim.dtype}"
+        )
         return prop.PresetResult("custom", description, {theory.init: (sim, theory)})
 
     stem = f"{prop.get_activation(activation, args.param).name}-{init.lower()}"
@@ -324,8 +352,10 @@ def print_propagation(result: prop.PresetResult) -> None:
     console.print(f"[bold]xinit-bench propagate[/bold]  {escape(result.name)}: {escape(result.description)}")
     for label, (sim, theory) in result.runs.items():
         table = Table(
-            title=escape(f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
-                         f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"),
+            title=escape(
+                f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
+                f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"
+            ),
             title_justify="left",
             caption="measured: Monte Carlo mean ± standard error over repeats; ratio: measured / theory",
             caption_justify="left",
@@ -377,8 +407,20 @@ def write_plot(result: prop.PresetResult, path: Path) -> None:
             if np.all(np.isfinite(se[ok])):
                 err = np.vstack([np.minimum(se[ok], 0.9 * m[ok]), se[ok]])
             mc_label = f"{label}: Monte Carlo ({sim.repeats} nets x {sim.batch}, ± 1 SE)"
-            ax.errorbar(layers[ok], m[ok], yerr=err, fmt="o", ms=4.5, mfc="none", mew=1.2, color=color,
-                        ecolor=color, elinewidth=1.0, capsize=2.0, label=mc_label)
+            ax.errorbar(
+                layers[ok],
+                m[ok],
+                yerr=err,
+                fmt="o",
+                ms=4.5,
+                mfc="none",
+                mew=1.2,
+                color=color,
+                ecolor=color,
+                elinewidth=1.0,
+                capsize=2.0,
+                label=mc_label,
+            )
             ax.set_yscale("log")
             ax.set_xlabel("layer $l$")
             ax.set_ylabel(axis_label)
@@ -392,12 +434,16 @@ def write_plot(result: prop.PresetResult, path: Path) -> None:
         for ax in axes:
             ax.set_xticks(np.arange(1, sim0.depth + 1))
     title = f"{result.name}: {result.description}"
-    svs = [(label, sim.singular_value_mean) for label, (sim, _t) in result.runs.items()
-           if sim.singular_value_mean is not None]
+    svs = [
+        (label, sim.singular_value_mean)
+        for label, (sim, _t) in result.runs.items()
+        if sim.singular_value_mean is not None
+    ]
     if svs:
         expected = result.expected_singular_value_mean or {}
         title += "\nmean singular value of W: " + ", ".join(
-            f"{label} {float(np.mean(sv)):.2f}" + (f" (quarter-circle law {expected[label]:.2f})" if label in expected else "")
+            f"{label} {float(np.mean(sv)):.2f}"
+            + (f" (quarter-circle law {expected[label]:.2f})" if label in expected else "")
             for label, sv in svs
         )
     fig.suptitle(title, fontsize=11)
@@ -418,8 +464,11 @@ def run_gains(args: argparse.Namespace) -> int:
     data = {
         "q": args.q,
         "rows": [
-            {"activation": r["activation"], "pytorch": r["pytorch"],
-             **{crit: r[crit].to_dict() for crit in prop.CRITERIA}}
+            {
+                "activation": r["activation"],
+                "pytorch": r["pytorch"],
+                **{crit: r[crit].to_dict() for crit in prop.CRITERIA},
+            }
             for r in rows
         ],
     }
@@ -454,15 +503,29 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
         ),
         caption_justify="left",
     )
-    for column in ("activation", "pytorch", "forward g", "slope at q*", "backward g", "EoC sigma_w",
-                   "EoC sigma_b", "edge of chaos"):
+    for column in (
+        "activation",
+        "pytorch",
+        "forward g",
+        "slope at q*",
+        "backward g",
+        "EoC sigma_w",
+        "EoC sigma_b",
+        "edge of chaos",
+    ):
         table.add_column(column, justify="left" if column in ("activation", "edge of chaos") else "right")
     for r in rows:
         fwd, bwd, eoc = (r[c] for c in prop.CRITERIA)
         torch = "-" if r["pytorch"] is None else f"{r['pytorch']:.4f}"
         table.add_row(
-            escape(r["activation"]), torch, f"{fwd.gain:.4f}", _slope(fwd), f"{bwd.gain:.4f}",
-            f"{eoc.gain:.4f}" if eoc.feasible else "-", f"{eoc.bias_std:.4f}" if eoc.feasible else "-", escape(eoc.note),
+            escape(r["activation"]),
+            torch,
+            f"{fwd.gain:.4f}",
+            _slope(fwd),
+            f"{bwd.gain:.4f}",
+            f"{eoc.gain:.4f}" if eoc.feasible else "-",
+            f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
+            escape(eoc.note),
         )
     console.print(table)
 

@@ -260,6 +260,8 @@ def get_activation(activation: str | Activation, param: float | None = None) -> 
     if param is None:
         return Activation(name, _DEFAULT_PARAM.get(name, 0.0))
     if name not in _DEFAULT_PARAM:
-        raise ValueError(f"param must be None for activation {name!r}, which takes no parameter "
-                         f"(only {' and '.join(_DEFAULT_PARAM)} do), got {param!r}")
+        raise ValueError(
+            f"param must be None for activation {name!r}, which takes no parameter "
+            f"(only {' and '.join(_DEFAULT_PARAM)} do), got {param!r}"
+        )
     return Activation(name, check_real("param", param, minimum=0.0 if name == "elu" else None))

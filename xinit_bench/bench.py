@@ -80,6 +80,8 @@ WIDE_TRUNCATION = 2.0 / NORMAL_STD
 def truncation(scheme: Scheme) -> float:
     """The cut, in standard deviations, of a truncated-normal ``scheme``."""
     return WIDE_TRUNCATION if scheme == "truncated_normal_wide" else TRUNCATION
+
+
 #: The symmetric-uniform case fills a torch-layout matrix ``(size // 1024, 1024)``.
 MATRIX_COLUMNS = 1024
 

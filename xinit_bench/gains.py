@@ -22,13 +22,15 @@ _UNIT = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_trans
 #: function of the parameter (only leaky_relu's negative slope ``a`` matters:
 #: :math:`\sqrt{2 / (1 + a^2)}`).  PyTorch docs,
 #: https://pytorch.org/docs/stable/nn.init.html#torch.nn.init.calculate_gain
-PYTORCH_GAINS: Mapping[str, Callable[[float], float]] = MappingProxyType({
-    **{name: (lambda a: 1.0) for name in _UNIT},
-    "tanh": lambda a: 5.0 / 3,
-    "relu": lambda a: math.sqrt(2.0),
-    "leaky_relu": lambda a: math.sqrt(2.0 / (1 + a * a)),
-    "selu": lambda a: 3.0 / 4,
-})
+PYTORCH_GAINS: Mapping[str, Callable[[float], float]] = MappingProxyType(
+    {
+        **{name: (lambda a: 1.0) for name in _UNIT},
+        "tanh": lambda a: 5.0 / 3,
+        "relu": lambda a: math.sqrt(2.0),
+        "leaky_relu": lambda a: math.sqrt(2.0 / (1 + a * a)),
+        "selu": lambda a: 3.0 / 4,
+    }
+)
 #: The names PyTorch accepts.
 TORCH_NAMES: tuple[str, ...] = tuple(PYTORCH_GAINS)
 #: Activations PyTorch rejects, for which xinit-bench derives the gain.

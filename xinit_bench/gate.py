@@ -119,9 +119,7 @@ class Figure:
 def figure_from_result(result: bench.CaseResult, timer: bench.Timer = GATE_TIMER) -> Figure:
     """The gated figure of one interleaved measurement (see the module docstring)."""
     t = {impl: (result.timings[impl].cpu if timer == "cpu" else result.timings[impl].wall) for impl in bench.IMPLS}
-    norm = statistics.median(
-        x / math.sqrt(n * f) for x, n, f in zip(t["xinit"], t["numpy"], t["fill"])
-    )
+    norm = statistics.median(x / math.sqrt(n * f) for x, n, f in zip(t["xinit"], t["numpy"], t["fill"]))
     return Figure(
         result.case.name,
         norm,
@@ -198,7 +196,7 @@ def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise GateError(
             ExitCode.INPUT_UNREADABLE,
-            f"{path} is not pytest-benchmark output: expected an object with a \"benchmarks\" list "
+            f'{path} is not pytest-benchmark output: expected an object with a "benchmarks" list '
             "(write it with `pytest tests/perf --benchmark-enable --benchmark-json=FILE`)",
         )
     entries = data["benchmarks"]
@@ -289,7 +287,7 @@ def _baseline_problem(data: object) -> str | None:
     if not isinstance(data, dict):
         return "the top level is not an object"
     if data.get("format") != BASELINE_FORMAT:
-        return f"\"format\" is {data.get('format')!r}, expected {BASELINE_FORMAT!r}"
+        return f'"format" is {data.get("format")!r}, expected {BASELINE_FORMAT!r}'
     if not isinstance(data.get("cpu"), str):
         return '"cpu" is missing'
     benchmarks = data.get("benchmarks")
@@ -460,7 +458,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--update-baseline", action="store_true", help="write the measured figures into the baseline")
     parser.add_argument("--quick", action="store_true", help="measure only 1M elements, 7 repetitions (CI mode)")
     parser.add_argument(
-        "--only", action="append", default=[], metavar="NAME", help="measure only this benchmark, e.g. normal-float32-1M"
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="measure only this benchmark, e.g. normal-float32-1M",
     )
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repetitions per benchmark")
     parser.add_argument(
@@ -540,9 +542,11 @@ def run(
 
     if args.update_baseline:
         write_baseline(path, figures, baseline, source, threads)
-        rows = compare(figures, baseline) if baseline is not None else [
-            Row(n, None, f.norm, default_tolerance(n), f.vs_numpy, f.vs_fill, "new") for n, f in figures.items()
-        ]
+        rows = (
+            compare(figures, baseline)
+            if baseline is not None
+            else [Row(n, None, f.norm, default_tolerance(n), f.vs_numpy, f.vs_fill, "new") for n, f in figures.items()]
+        )
         messages.append(f"baseline {path} updated with {len(figures)} benchmarks")
         return Outcome(ExitCode.OK, rows, path, messages, threads)
 

@@ -71,15 +71,13 @@ def _panels(q: float, kinks: Sequence[float]) -> Array:
     s = math.sqrt(q)
     lim = _TAIL_SD * s
     edges = [k * s for k in range(-13, 14)]
-    edges += [sgn * 2.0 ** j for j in range(-3, 8) for sgn in (-1.0, 1.0)]
+    edges += [sgn * 2.0**j for j in range(-3, 8) for sgn in (-1.0, 1.0)]
     edges += list(kinks)
     e = np.unique(np.clip(np.asarray(edges, dtype=np.float64), -lim, lim))
     return e
 
 
-def gaussian_expectation(
-    f: Callable[[Array], Array], q: float, kinks: Sequence[float] = ()
-) -> float:
+def gaussian_expectation(f: Callable[[Array], Array], q: float, kinks: Sequence[float] = ()) -> float:
     r"""``E[f(x)]`` for ``x ~ N(0, q)`` by composite Gauss-Legendre quadrature.
 
     .. math::
@@ -163,12 +161,11 @@ def _closed_form(act: Activation, q: float, moment: str) -> float | None:
     if act.name in ("relu", "leaky_relu"):
         a = 0.0 if act.name == "relu" else a
         # Half-normal moments: E[x 1{x>0}] = s / sqrt(2 pi), E[x^2 1{x>0}] = q / 2.
-        return {"phi": (1.0 - a) * s / _SQRT_2PI, "phi2": 0.5 * (1.0 + a * a) * q,
-                "dphi2": 0.5 * (1.0 + a * a)}[moment]
+        return {"phi": (1.0 - a) * s / _SQRT_2PI, "phi2": 0.5 * (1.0 + a * a) * q, "dphi2": 0.5 * (1.0 + a * a)}[moment]
     if act.name == "elu":
         return _elu_moments(a, q, moment)
     if act.name == "selu":
-        scale = SELU_SCALE if moment == "phi" else SELU_SCALE ** 2
+        scale = SELU_SCALE if moment == "phi" else SELU_SCALE**2
         return float(scale * _elu_moments(SELU_ALPHA, q, moment))
     if moment == "phi" and act.odd:
         return 0.0

@@ -33,11 +33,31 @@ from .schemes import DISTRIBUTIONS, MODES, NAMED_SCHEMES, Distribution, Mode, fa
 from .validation import check_choice, check_int, check_real, check_shape, is_int
 
 __all__ = [
-    "DISTRIBUTIONS", "MIN_TRUNCATION_MASS", "MODES", "TRUNCATED_STD_2", "Distribution", "Mode",
-    "glorot_normal", "glorot_truncated_normal", "glorot_uniform", "he_normal", "he_truncated_normal",
-    "he_uniform", "kaiming_normal", "kaiming_truncated_normal", "kaiming_uniform", "lecun_normal",
-    "lecun_truncated_normal", "lecun_uniform", "normal", "truncated_normal", "uniform", "variance_scaling",
-    "xavier_normal", "xavier_truncated_normal", "xavier_uniform",
+    "DISTRIBUTIONS",
+    "MIN_TRUNCATION_MASS",
+    "MODES",
+    "TRUNCATED_STD_2",
+    "Distribution",
+    "Mode",
+    "glorot_normal",
+    "glorot_truncated_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_truncated_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_truncated_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_truncated_normal",
+    "lecun_uniform",
+    "normal",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_truncated_normal",
+    "xavier_uniform",
 ]
 
 #: distribution -> plan of the law with variance ``var`` (see :func:`variance_scaling`).
@@ -136,8 +156,10 @@ def variance_scaling(
     s = check_real("scale", scale, minimum=0.0)
     check_choice("mode", mode, MODES)
     check_choice("distribution", distribution, DISTRIBUTIONS)
-    fan_in, fan_out = _check_fans(fans) if fans is not None else compute_fans(
-        dims, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+    fan_in, fan_out = (
+        _check_fans(fans)
+        if fans is not None
+        else compute_fans(dims, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
     )
     n = fan_size(mode, fan_in, fan_out)
     if n == 0:  # a zero-element weight: nothing to draw, nothing to divide
@@ -160,18 +182,43 @@ def _he_gain(a: float, nonlinearity: str) -> float:
     return calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
 
 
-def _named(name: str, shape: int | Sequence[int], gain: float, mode: Mode | None, layout: Layout,
-           seed: int | None, generator: Generator | None, dtype: DTypeLike | None,
-           out: FloatArray | None) -> FloatArray:
+def _named(
+    name: str,
+    shape: int | Sequence[int],
+    gain: float,
+    mode: Mode | None,
+    layout: Layout,
+    seed: int | None,
+    generator: Generator | None,
+    dtype: DTypeLike | None,
+    out: FloatArray | None,
+) -> FloatArray:
     """``variance_scaling(shape, gain**2, mode, distribution)`` with the row ``name`` of NAMED_SCHEMES."""
     spec = NAMED_SCHEMES[name]
-    return variance_scaling(shape, gain**2, spec.mode if mode is None else mode, spec.distribution,
-                            layout=layout, seed=seed, generator=generator, dtype=dtype, out=out)
+    return variance_scaling(
+        shape,
+        gain**2,
+        spec.mode if mode is None else mode,
+        spec.distribution,
+        layout=layout,
+        seed=seed,
+        generator=generator,
+        dtype=dtype,
+        out=out,
+    )
 
 
-def xavier_uniform(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                   layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                   dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def xavier_uniform(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """Glorot & Bengio (2010) uniform: ``variance_scaling(shape, gain**2, "fan_avg", "uniform")``.
 
     .. math:: W \\sim U(-b, b), \\quad b = g\\sqrt{\\frac{6}{\\text{fan\\_in} + \\text{fan\\_out}}}
@@ -190,13 +237,20 @@ def xavier_uniform(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearit
     array([[-0.92544943,  0.15255035],
            [ 0.09857993,  0.89674914]], dtype=float32)
     """
-    return _named("xavier_uniform", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named("xavier_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
 
 
-def xavier_normal(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                  layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                  dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def xavier_normal(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """Glorot & Bengio (2010) normal, untruncated: ``variance_scaling(shape, gain**2, "fan_avg", "normal")``.
 
     .. math:: W \\sim N\\Bigl(0, \\frac{2 g^2}{\\text{fan\\_in} + \\text{fan\\_out}}\\Bigr)
@@ -204,26 +258,42 @@ def xavier_normal(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity
     Same as ``torch.nn.init.xavier_normal_`` (not JAX's ``glorot_normal``,
     which is truncated: that is :func:`xavier_truncated_normal`).
     """
-    return _named("xavier_normal", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named("xavier_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
 
 
-def xavier_truncated_normal(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                            layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                            dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def xavier_truncated_normal(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """Glorot normal truncated at +-2 parent std, variance exactly ``2 g^2 / (fan_in + fan_out)``.
 
     ``variance_scaling(shape, gain**2, "fan_avg", "truncated_normal")``; Keras'
     ``GlorotNormal`` and JAX's ``glorot_normal``.
     """
-    return _named("xavier_truncated_normal", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named(
+        "xavier_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out
+    )
 
 
-def he_uniform(shape: int | Sequence[int], a: float = 0.0, mode: Mode = "fan_in",
-               nonlinearity: str = "leaky_relu", *, layout: Layout = "torch", seed: int | None = None,
-               generator: Generator | None = None, dtype: DTypeLike | None = None,
-               out: FloatArray | None = None) -> FloatArray:
+def he_uniform(
+    shape: int | Sequence[int],
+    a: float = 0.0,
+    mode: Mode = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """He et al. (2015) uniform: ``variance_scaling(shape, g**2, mode, "uniform")``.
 
     ``g = calculate_gain(nonlinearity, a)``.
@@ -239,36 +309,57 @@ def he_uniform(shape: int | Sequence[int], a: float = 0.0, mode: Mode = "fan_in"
     K. He et al., "Delving deep into rectifiers", ICCV 2015, eq. (10).
     https://arxiv.org/abs/1502.01852
     """
-    return _named("he_uniform", shape, _he_gain(a, nonlinearity), mode,
-                  layout, seed, generator, dtype, out)
+    return _named("he_uniform", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
 
 
-def he_normal(shape: int | Sequence[int], a: float = 0.0, mode: Mode = "fan_in",
-              nonlinearity: str = "leaky_relu", *, layout: Layout = "torch", seed: int | None = None,
-              generator: Generator | None = None, dtype: DTypeLike | None = None,
-              out: FloatArray | None = None) -> FloatArray:
+def he_normal(
+    shape: int | Sequence[int],
+    a: float = 0.0,
+    mode: Mode = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """He et al. (2015) normal, untruncated: ``variance_scaling(shape, g**2, mode, "normal")``.
 
     .. math:: W \\sim N(0, g^2 / \\text{fan\\_mode})
 
     As ``torch.nn.init.kaiming_normal_``.
     """
-    return _named("he_normal", shape, _he_gain(a, nonlinearity), mode,
-                  layout, seed, generator, dtype, out)
+    return _named("he_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
 
 
-def he_truncated_normal(shape: int | Sequence[int], a: float = 0.0, mode: Mode = "fan_in",
-                        nonlinearity: str = "leaky_relu", *, layout: Layout = "torch", seed: int | None = None,
-                        generator: Generator | None = None, dtype: DTypeLike | None = None,
-                        out: FloatArray | None = None) -> FloatArray:
+def he_truncated_normal(
+    shape: int | Sequence[int],
+    a: float = 0.0,
+    mode: Mode = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """He normal truncated at +-2 parent std with variance exactly ``g^2 / fan_mode`` (Keras' ``HeNormal``)."""
-    return _named("he_truncated_normal", shape, _he_gain(a, nonlinearity), mode,
-                  layout, seed, generator, dtype, out)
+    return _named("he_truncated_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
 
 
-def lecun_uniform(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                  layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                  dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def lecun_uniform(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """LeCun uniform: ``variance_scaling(shape, gain**2, "fan_in", "uniform")``.
 
     .. math:: W \\sim U(-b, b), \\quad b = g\\sqrt{3/\\text{fan\\_in}}
@@ -277,29 +368,42 @@ def lecun_uniform(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity
     ----------
     Y. LeCun et al., "Efficient BackProp", Neural Networks: Tricks of the Trade, 1998.
     """
-    return _named("lecun_uniform", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named("lecun_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
 
 
-def lecun_normal(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                 layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                 dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def lecun_normal(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """LeCun normal, untruncated: ``variance_scaling(shape, gain**2, "fan_in", "normal")``.
 
     .. math:: W \\sim N(0, g^2/\\text{fan\\_in})
 
     (Keras' and JAX's ``lecun_normal`` are truncated: that is :func:`lecun_truncated_normal`.)
     """
-    return _named("lecun_normal", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named("lecun_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
 
 
-def lecun_truncated_normal(shape: int | Sequence[int], gain: float = 1.0, *, nonlinearity: str | None = None,
-                           layout: Layout = "torch", seed: int | None = None, generator: Generator | None = None,
-                           dtype: DTypeLike | None = None, out: FloatArray | None = None) -> FloatArray:
+def lecun_truncated_normal(
+    shape: int | Sequence[int],
+    gain: float = 1.0,
+    *,
+    nonlinearity: str | None = None,
+    layout: Layout = "torch",
+    seed: int | None = None,
+    generator: Generator | None = None,
+    dtype: DTypeLike | None = None,
+    out: FloatArray | None = None,
+) -> FloatArray:
     """LeCun normal truncated at +-2 parent std, variance exactly ``g^2 / fan_in`` (SELU networks' init)."""
-    return _named("lecun_truncated_normal", shape, _gain(gain, nonlinearity), None,
-                  layout, seed, generator, dtype, out)
+    return _named("lecun_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
 
 
 glorot_uniform = xavier_uniform

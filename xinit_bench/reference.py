@@ -73,27 +73,54 @@ def _empty(shape: int | Sequence[int], dtype: DTypeLike) -> FloatArray:
     return np.empty(shape, dtype=dtype)
 
 
-def uniform(shape: int | Sequence[int], low: float = 0.0, high: float = 1.0, *,
-            rng: np.random.Generator, dtype: DTypeLike = np.float32) -> FloatArray:
+def uniform(
+    shape: int | Sequence[int],
+    low: float = 0.0,
+    high: float = 1.0,
+    *,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+) -> FloatArray:
     """``U[low, high)`` with NumPy's Generator."""
     return fill_uniform(_empty(shape, dtype), low, high, rng)
 
 
-def normal(shape: int | Sequence[int], mean: float = 0.0, std: float = 1.0, *,
-           rng: np.random.Generator, dtype: DTypeLike = np.float32) -> FloatArray:
+def normal(
+    shape: int | Sequence[int],
+    mean: float = 0.0,
+    std: float = 1.0,
+    *,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+) -> FloatArray:
     """``N(mean, std^2)`` with NumPy's Generator."""
     return fill_normal(_empty(shape, dtype), mean, std, rng)
 
 
-def truncated_normal(shape: int | Sequence[int], mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                     b: float = 2.0, *, rng: np.random.Generator, dtype: DTypeLike = np.float32) -> FloatArray:
+def truncated_normal(
+    shape: int | Sequence[int],
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+) -> FloatArray:
     """``N(mean, std^2)`` truncated to standardised ``[a, b]``, by rejection with NumPy's Generator."""
     return fill_truncated_normal(_empty(shape, dtype), mean, std, a, b, rng)
 
 
-def variance_scaling(shape: Sequence[int], scale: float = 1.0, mode: str = "fan_in",
-                     distribution: str = "truncated_normal", *, rng: np.random.Generator,
-                     dtype: DTypeLike = np.float32, layout: str = "torch") -> FloatArray:
+def variance_scaling(
+    shape: Sequence[int],
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    *,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+    layout: str = "torch",
+) -> FloatArray:
     """The NumPy version of :func:`xinit_bench.variance_scaling`: ``Var[W] = scale / fan_size(mode)``."""
     fan_in, fan_out = compute_fans(shape, layout)  # type: ignore[arg-type]
     std = math.sqrt(scale / fan_size(mode, fan_in, fan_out))
@@ -105,8 +132,14 @@ def variance_scaling(shape: Sequence[int], scale: float = 1.0, mode: str = "fan_
     return truncated_normal(shape, 0.0, std / TRUNCATED_STD_2, -2.0, 2.0, rng=rng, dtype=dtype)
 
 
-def scheme(name: str, shape: Sequence[int], gain: float | None = None, *, rng: np.random.Generator,
-           dtype: DTypeLike = np.float32) -> FloatArray:
+def scheme(
+    name: str,
+    shape: Sequence[int],
+    gain: float | None = None,
+    *,
+    rng: np.random.Generator,
+    dtype: DTypeLike = np.float32,
+) -> FloatArray:
     """Named scheme ``name`` (a key of :data:`xinit_bench.schemes.NAMED_SCHEMES`) with NumPy's Generator.
 
     ``gain`` defaults to the scheme's: 1 (Xavier, LeCun) or :math:`\\sqrt 2`
@@ -117,14 +150,16 @@ def scheme(name: str, shape: Sequence[int], gain: float | None = None, *, rng: n
     return variance_scaling(shape, scale, spec.mode, spec.distribution, rng=rng, dtype=dtype)
 
 
-def xavier_uniform(shape: Sequence[int], gain: float = 1.0, *, rng: np.random.Generator,
-                   dtype: DTypeLike = np.float32) -> FloatArray:
+def xavier_uniform(
+    shape: Sequence[int], gain: float = 1.0, *, rng: np.random.Generator, dtype: DTypeLike = np.float32
+) -> FloatArray:
     """The NumPy version of :func:`xinit_bench.xavier_uniform`."""
     return scheme("xavier_uniform", shape, gain, rng=rng, dtype=dtype)
 
 
-def he_normal(shape: Sequence[int], gain: float = math.sqrt(2.0), *, rng: np.random.Generator,
-              dtype: DTypeLike = np.float32) -> FloatArray:
+def he_normal(
+    shape: Sequence[int], gain: float = math.sqrt(2.0), *, rng: np.random.Generator, dtype: DTypeLike = np.float32
+) -> FloatArray:
     """The NumPy version of :func:`xinit_bench.he_normal`."""
     return scheme("he_normal", shape, gain, rng=rng, dtype=dtype)
 
@@ -162,8 +197,9 @@ def key_from_seed(seed: int) -> tuple[int, int]:
 
 def _blocks(first: int, count: int, key: Sequence[int], stream: int) -> NDArray[np.uint32]:
     j = np.arange(first, first + count, dtype=np.uint64)
-    counter = np.stack([j & np.uint64(_MASK32), j >> np.uint64(32),
-                        np.full_like(j, stream), np.zeros_like(j)]).astype(np.uint32)
+    counter = np.stack([j & np.uint64(_MASK32), j >> np.uint64(32), np.full_like(j, stream), np.zeros_like(j)]).astype(
+        np.uint32
+    )
     return philox4x32_10(counter, key)
 
 
@@ -171,7 +207,7 @@ def random_bits(n: int, key: Sequence[int], stream: int = 0, offset: int = 0) ->
     """Words ``offset .. offset + n - 1``; word ``j`` is word ``j % 4`` of block ``j // 4``."""
     first, last = offset // 4, (offset + n + 3) // 4
     words = _blocks(first, last - first, key, stream).T.reshape(-1)
-    return words[offset - 4 * first: offset - 4 * first + n]
+    return words[offset - 4 * first : offset - 4 * first + n]
 
 
 # -- conversions (see kernels/convert.py for the grids) --
@@ -223,7 +259,8 @@ def log_f64(x: NDArray[np.float64]) -> NDArray[np.float64]:
     fe = e.astype(F64)
     series = _horner([1.0 / n for n in range(3, 23, 2)], z)
     out: NDArray[np.float64] = fe * F64(6.93147180369123816490e-01) + (
-        two_s + (two_s * (z * series) + fe * F64(1.90821492927058770002e-10)))
+        two_s + (two_s * (z * series) + fe * F64(1.90821492927058770002e-10))
+    )
     return out
 
 
@@ -304,7 +341,11 @@ def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[
     f32 = dtype == np.float32
     u: list[NDArray[Any]]
     if kind == "uniform":
-        u = [_i2f32(_top24(x)) * _M24 for x in w] if f32 else [_bits53(w[0], w[1]).astype(F64) * _M53, _bits53(w[2], w[3]).astype(F64) * _M53]
+        u = (
+            [_i2f32(_top24(x)) * _M24 for x in w]
+            if f32
+            else [_bits53(w[0], w[1]).astype(F64) * _M53, _bits53(w[2], w[3]).astype(F64) * _M53]
+        )
         return [np.minimum(p[0] + p[1] * x, p[2]) for x in u]
     if kind == "symmetric_uniform":
         if f32:
@@ -340,8 +381,9 @@ def _values(kind: str, dtype: np.dtype[Any], w: NDArray[np.uint32], p: Sequence[
     raise ValueError(f"kind must be one of the float kinds of xinit_bench.kernels.kinds.KINDS, got {kind!r}")
 
 
-def philox_fill(kind: str, n: int, key: Sequence[int], stream: int, offset: int,
-                params: Sequence[float], dtype: DTypeLike) -> FloatArray:
+def philox_fill(
+    kind: str, n: int, key: Sequence[int], stream: int, offset: int, params: Sequence[float], dtype: DTypeLike
+) -> FloatArray:
     """Stream positions ``offset .. offset + n - 1`` of ``kind`` -- what ``kernels.fill`` computes.
 
     ``kind`` is a name of :data:`xinit_bench.kernels.kinds.KINDS` other than
@@ -362,4 +404,4 @@ def philox_fill(kind: str, n: int, key: Sequence[int], stream: int, offset: int,
     ptype: Callable[[float], np.generic] = F64 if float64_params else dt.type
     vals = _values(kind, dt, w, [ptype(v) for v in params])
     flat = np.stack(vals).T.reshape(-1)
-    return flat[offset - e * first: offset - e * first + n]
+    return flat[offset - e * first : offset - e * first + n]

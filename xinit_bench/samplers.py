@@ -59,8 +59,6 @@ def sample(
     return result
 
 
-
-
 def uniform_plan(low: float, high: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         f = dt.type

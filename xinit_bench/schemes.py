@@ -117,8 +117,10 @@ _MODE: dict[str, Mode] = {"xavier": "fan_avg", "he": "fan_in", "lecun": "fan_in"
 #: ``"<family>_<distribution>"`` -> :class:`SchemeSpec`, for the nine named
 #: schemes of the public API, in the order Xavier, He, LeCun x uniform,
 #: normal, truncated normal.
-NAMED_SCHEMES: Mapping[str, SchemeSpec] = MappingProxyType({
-    f"{family}_{dist}": SchemeSpec(family, _MODE[family], dist, _DEFAULT_GAIN[family])  # type: ignore[arg-type]
-    for family in FAMILIES
-    for dist in DISTRIBUTIONS
-})
+NAMED_SCHEMES: Mapping[str, SchemeSpec] = MappingProxyType(
+    {
+        f"{family}_{dist}": SchemeSpec(family, _MODE[family], dist, _DEFAULT_GAIN[family])  # type: ignore[arg-type]
+        for family in FAMILIES
+        for dist in DISTRIBUTIONS
+    }
+)

@@ -92,8 +92,9 @@ def _int_range(minimum: int | None, maximum: int | None) -> str:
     return f"an int in [{minimum}, {maximum}]"
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None,
-              what: str | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None, what: str | None = None
+) -> int:
     """``value`` as a Python int, after checking it is an int in ``[minimum, maximum]``.
 
     ``what`` replaces the generated description of what is allowed in the
@@ -124,8 +125,9 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     return v
 
 
-def check_real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
-               allow_inf: bool = False) -> float:
+def check_real(
+    name: str, value: Any, *, minimum: float | None = None, positive: bool = False, allow_inf: bool = False
+) -> float:
     """``value`` as a float, after checking it is a real number, ``>= minimum`` or ``> 0`` if asked.
 
     NaN is always refused; infinities only pass with ``allow_inf=True``.
@@ -146,7 +148,7 @@ def check_real(name: str, value: Any, *, minimum: float | None = None, positive:
         ...
     ValueError: gain must be a finite real number >= 0.0, got -1.0
     """
-    allowed = ("a real number (infinities allowed)" if allow_inf else "a finite real number")
+    allowed = "a real number (infinities allowed)" if allow_inf else "a finite real number"
     if positive:
         allowed += " > 0"
     if minimum is not None:
@@ -154,8 +156,11 @@ def check_real(name: str, value: Any, *, minimum: float | None = None, positive:
     if not is_real(value):
         raise TypeError(f"{name} must be {allowed}, got {value!r}")
     v = float(value)
-    if math.isnan(v) or (math.isinf(v) and not allow_inf) or (positive and not v > 0) or (
-        minimum is not None and v < minimum
+    if (
+        math.isnan(v)
+        or (math.isinf(v) and not allow_inf)
+        or (positive and not v > 0)
+        or (minimum is not None and v < minimum)
     ):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return v
@@ -309,4 +314,3 @@ def resolve_dtype(dtype: DTypeLike | None, out: Any) -> np.dtype[Any]:
         chosen: np.dtype[Any] = out.dtype if isinstance(out, np.ndarray) else np.dtype(np.float32)
         return chosen
     return check_dtype("dtype", dtype)
-

@@ -56,9 +56,25 @@ def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.flo
 class Engine:
     """Preallocated buffers of one network and the per-repeat forward/backward pass."""
 
-    def __init__(self, act: Activation, widths: tuple[int, ...], spec: InitSpec, bias_std: float,
-                 batch: int, dtype: type, q0: float) -> None:
-        self.act, self.ws, self.spec, self.sb, self.B, self.dtype, self.q0 = act, widths, spec, bias_std, batch, dtype, q0
+    def __init__(
+        self,
+        act: Activation,
+        widths: tuple[int, ...],
+        spec: InitSpec,
+        bias_std: float,
+        batch: int,
+        dtype: type,
+        q0: float,
+    ) -> None:
+        self.act, self.ws, self.spec, self.sb, self.B, self.dtype, self.q0 = (
+            act,
+            widths,
+            spec,
+            bias_std,
+            batch,
+            dtype,
+            q0,
+        )
         L = len(widths) - 1
         B = batch
         nmax = max(widths)
@@ -75,8 +91,9 @@ class Engine:
         self._pg = np.empty(nmax)
         self.forward_kernel = _k.FORWARD[act.kind]
 
-    def run(self, gen: Generator, out: Array, progress: Callable[[], None] | None = None,
-            svals: Array | None = None) -> None:
+    def run(
+        self, gen: Generator, out: Array, progress: Callable[[], None] | None = None, svals: Array | None = None
+    ) -> None:
         """One repeat; writes the six statistics into ``out`` (6, L)."""
         ws, B, L = self.ws, self.B, len(self.ws) - 1
         normal(self.X.shape, 0.0, math.sqrt(self.q0), generator=gen, dtype=self.dtype, out=self.X)

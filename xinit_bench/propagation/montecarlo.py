@@ -110,17 +110,20 @@ class SimulationResult:
         }
         out["widths"] = list(self.widths)
         out["layers"] = {
-            k: {"mean": self.mean[k].tolist(),
+            k: {
+                "mean": self.mean[k].tolist(),
                 "se": None if self.repeats == 1 else self.se[k].tolist(),
-                "per_repeat": self.per_repeat[k].tolist()}
+                "per_repeat": self.per_repeat[k].tolist(),
+            }
             for k in STATS
         }
         out["singular_value_mean"] = None if self.singular_value_mean is None else self.singular_value_mean.tolist()
         return out
 
 
-def _check_run(batch: Any, repeats: Any, seed: Any, dtype: Any, kernel_threads: Any,
-               repeats_name: str = "repeats") -> tuple[int, int, int, type, int | None]:
+def _check_run(
+    batch: Any, repeats: Any, seed: Any, dtype: Any, kernel_threads: Any, repeats_name: str = "repeats"
+) -> tuple[int, int, int, type, int | None]:
     """The checks :func:`simulate` and :func:`measure_speed` share."""
     return (
         check_int("batch", batch, minimum=1),
@@ -247,9 +250,17 @@ def simulate(
         for r in range(R):
             eng.run(gen, raw[r], tick, svals if r == 0 else None)
     return SimulationResult(
-        activation=act.label, widths=ws, init=spec.label, bias_std=sb, batch=B,
-        repeats=R, seed=s0, dtype=np.dtype(dt).name, input_second_moment=q0,
-        per_repeat={k: raw[:, i, :].copy() for i, k in enumerate(STATS)}, singular_value_mean=svals,
+        activation=act.label,
+        widths=ws,
+        init=spec.label,
+        bias_std=sb,
+        batch=B,
+        repeats=R,
+        seed=s0,
+        dtype=np.dtype(dt).name,
+        input_second_moment=q0,
+        per_repeat={k: raw[:, i, :].copy() for i, k in enumerate(STATS)},
+        singular_value_mean=svals,
     )
 
 

@@ -146,7 +146,11 @@ class InitSpec:
             uniform(out.shape, -bound, bound, generator=generator, dtype=out.dtype, out=out)
         else:
             variance_scaling(
-                out.shape, scale=self.variance(fan_in, fan_out) * fan_in, mode="fan_in",
-                distribution=NAMED_SCHEMES[self.name].distribution, generator=generator, dtype=out.dtype,
+                out.shape,
+                scale=self.variance(fan_in, fan_out) * fan_in,
+                mode="fan_in",
+                distribution=NAMED_SCHEMES[self.name].distribution,
+                generator=generator,
+                dtype=out.dtype,
                 out=out,
             )

@@ -72,8 +72,16 @@ class PresetResult:
         }
 
 
-def _run(activation: str, inits: dict[str, str], widths: tuple[int, ...], batch: int, repeats: int,
-         seed: int, singular_values: bool, progress: Progress | None) -> dict[str, tuple[SimulationResult, Prediction]]:
+def _run(
+    activation: str,
+    inits: dict[str, str],
+    widths: tuple[int, ...],
+    batch: int,
+    repeats: int,
+    seed: int,
+    singular_values: bool,
+    progress: Progress | None,
+) -> dict[str, tuple[SimulationResult, Prediction]]:
     runs = {}
     total = len(inits) * repeats * 2 * (len(widths) - 1)
     for i, (label, init) in enumerate(inits.items()):
@@ -83,14 +91,23 @@ def _run(activation: str, inits: dict[str, str], widths: tuple[int, ...], batch:
             if progress is not None:
                 progress(base + done, total)
 
-        sim = simulate(activation, widths=widths, init=init, batch=batch, repeats=repeats, seed=seed,
-                       singular_values=singular_values, progress=step)
+        sim = simulate(
+            activation,
+            widths=widths,
+            init=init,
+            batch=batch,
+            repeats=repeats,
+            seed=seed,
+            singular_values=singular_values,
+            progress=step,
+        )
         runs[label] = (sim, predict(activation, widths=widths, init=init))
     return runs
 
 
-def glorot2010(*, batch: int = 500, repeats: int = 4, seed: int = 2010,
-               progress: Progress | None = None) -> PresetResult:
+def glorot2010(
+    *, batch: int = 500, repeats: int = 4, seed: int = 2010, progress: Progress | None = None
+) -> PresetResult:
     """Glorot & Bengio (2010): 5 tanh layers x 1000, standard vs normalised init.
 
     Examples
@@ -103,12 +120,12 @@ def glorot2010(*, batch: int = 500, repeats: int = 4, seed: int = 2010,
     inits = {"standard": "standard", "normalised": "xavier_uniform"}
     runs = _run("tanh", inits, widths, batch, repeats, seed, True, progress)
     expected = {k: quarter_circle_mean(1000, InitSpec.parse(v).variance(1000, 1000)) for k, v in inits.items()}
-    return PresetResult("glorot2010", "tanh, 5 x 1000, standard U[-1/sqrt n, 1/sqrt n] vs normalised (Xavier) init",
-                        runs, expected)
+    return PresetResult(
+        "glorot2010", "tanh, 5 x 1000, standard U[-1/sqrt n, 1/sqrt n] vs normalised (Xavier) init", runs, expected
+    )
 
 
-def he2015(*, batch: int = 256, repeats: int = 4, seed: int = 2015,
-           progress: Progress | None = None) -> PresetResult:
+def he2015(*, batch: int = 256, repeats: int = 4, seed: int = 2015, progress: Progress | None = None) -> PresetResult:
     """He et al. (2015): 30 ReLU layers x 512, Xavier vs He init.
 
     Examples

@@ -53,6 +53,7 @@ __all__ = ["Prediction", "predict"]
 
 Array = NDArray[np.float64]
 
+
 # --- predictions -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Prediction:
@@ -154,7 +155,7 @@ def predict(
     q0 = check_real("input_second_moment", input_second_moment, positive=True)
     L = len(ws) - 1
     var_w = np.array([spec.variance(ws[l], ws[l + 1]) for l in range(L)])
-    sb2 = sb ** 2
+    sb2 = sb**2
     q = np.empty(L)
     m2 = np.empty(L)
     mean = np.empty(L)
@@ -175,7 +176,16 @@ def predict(
         g = ws[l + 1] * var_w[l] * gp[l]
     a_prev = np.concatenate(([q0], m2[:-1]))
     return Prediction(
-        activation=act.label, widths=ws, init=spec.label, bias_std=sb,
-        input_second_moment=q0, weight_var=var_w, pre_sq=q, act_sq=m2,
-        act_var=m2 - mean ** 2, grad_act_sq=ga, grad_pre_sq=gp, weight_grad_var=gp * a_prev,
+        activation=act.label,
+        widths=ws,
+        init=spec.label,
+        bias_std=sb,
+        input_second_moment=q0,
+        weight_var=var_w,
+        pre_sq=q,
+        act_sq=m2,
+        act_var=m2 - mean**2,
+        grad_act_sq=ga,
+        grad_pre_sq=gp,
+        weight_grad_var=gp * a_prev,
     )
