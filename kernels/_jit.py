@@ -1,7 +1,11 @@
 """Every ``@njit`` option of xinit-bench, decided in one place.
 
 * ``cache=True``: compiling a fill takes seconds; the on-disk cache makes the
-  second process start in milliseconds.
+  second process start in milliseconds.  Only where Numba can write a cache:
+  :data:`CACHE_ENABLED` is decided once, before any decorator runs, and
+  without a writable location the kernels compile with ``cache=False`` and
+  one :class:`CacheUnavailableWarning` is issued (``cache=True`` would make
+  every decorator raise "no locator available" at import).
 * ``nogil=True``: fills release the GIL so user threads can overlap them.
 * ``error_model="numpy"``: division follows IEEE rules instead of raising,
   which keeps exception paths out of the vectorised loops.
@@ -17,6 +21,8 @@ select their transform through a compile-time constant (see ``fill.py``).
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,7 +45,59 @@ def _type_tag(a: Any) -> Any:
     return type(a)
 
 
-JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+class CacheUnavailableWarning(UserWarning):
+    """Numba has no writable place for its on-disk cache: kernels compile anew in every process.
+
+    Issued once, when the kernels are imported.  The library works the same
+    (same bits), only each process pays the compile time of the kernels it
+    uses (seconds each).  Set ``NUMBA_CACHE_DIR`` to a writable directory to
+    cache them there.
+    """
+
+
+def _cache_probe() -> None:
+    """Stands in for a kernel: defined in the folder of every kernel, so Numba locates its cache alike."""
+
+
+def _cache_location_found() -> bool:
+    """Whether Numba finds a writable location for the on-disk cache of the kernels.
+
+    Runs Numba's own search -- the locator classes that ``cache=True`` tries
+    (``NUMBA_CACHE_DIR``, the ``__pycache__`` next to the source, the user's
+    cache directory, ...), each of which test-writes its directory -- for a
+    function defined in this file.  Every kernel module lives in this folder,
+    so the answer holds for all of them.
+    """
+    try:
+        from numba.core.caching import CompileResultCacheImpl
+    except ImportError:  # a Numba that moved its caching internals: let cache=True decide, as before
+        return True
+    try:
+        CompileResultCacheImpl(_cache_probe)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return False
+    return True
+
+
+def _decide_cache() -> bool:
+    if _cache_location_found():
+        return True
+    folder = os.path.dirname(os.path.abspath(__file__))
+    warnings.warn(
+        "xinit-bench: Numba found no writable cache location for the kernels in "
+        f"{folder} (NUMBA_CACHE_DIR unset or unwritable, and neither their __pycache__ nor the user cache "
+        "directory writable); they are compiled in every process instead, a few seconds each on first use. "
+        "Set NUMBA_CACHE_DIR to a writable directory to cache them.",
+        CacheUnavailableWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+#: Whether the kernels use Numba's on-disk cache (decided once, at import).
+CACHE_ENABLED: bool = _decide_cache()
+
+JIT_OPTIONS: dict[str, Any] = {"cache": CACHE_ENABLED, "nogil": True, "error_model": "numpy"}
 
 
 def jit(fn: F) -> F:
@@ -109,8 +167,6 @@ def compile_quietly(kernel: Any, *args: Any) -> None:
     if key in _COMPILED:
         return
     sig = tuple(numba.typeof(a) for a in args)
-    import warnings
-
     from numba.core.errors import NumbaIRAssumptionWarning
 
     with warnings.catch_warnings():

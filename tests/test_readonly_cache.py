@@ -1,0 +1,170 @@
+"""The library without a writable Numba cache: one warning, uncached kernels, the same bits.
+
+Two reproductions, each in a fresh interpreter (the decision is made once, at import):
+
+* ``test_read_only_install`` is the real situation: a copy of the installed
+  package in a folder nobody may write, ``HOME`` read-only, ``NUMBA_CACHE_DIR``
+  unset.  The copy is imported first through ``PYTHONPATH`` (the child checks
+  it did).  Root ignores file modes, so as root the child runs without the
+  capabilities that let it (``setpriv --bounding-set=-dac_override,...``);
+  the child checks that it really cannot write the package folder.
+* ``test_no_locator_available`` runs everywhere, on the working tree: Numba's
+  own locator search is narrowed to ``NUMBA_CACHE_DIR``
+  (``NUMBA_CACHE_LOCATOR_CLASSES``), which points below a regular file.  That
+  exercises the same decision and the uncached kernels, with the package folder
+  itself still writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xinit_bench
+from xinit_bench import runtime
+from xinit_bench.kernels import _jit
+
+TIMEOUT = 600
+
+_CHILD = r"""
+import hashlib, json, os, sys, warnings
+import numpy as np
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import xinit_bench
+    from xinit_bench import runtime
+    from xinit_bench.kernels import _jit
+    big = xinit_bench.normal(1 << 20, seed=7)           # parallel entry point
+    small = xinit_bench.uniform(1000, -2.0, 3.0, seed=7)  # serial entry point
+kernels = os.path.dirname(_jit.__file__)
+try:
+    import tempfile
+    tempfile.TemporaryFile(dir=kernels).close()  # removes itself: leaves nothing in a writable tree
+    writable = True
+except OSError:
+    writable = False
+print(json.dumps({
+    "file": xinit_bench.__file__,
+    "kernels_writable": writable,
+    "cache_enabled": _jit.CACHE_ENABLED,
+    "cache_warnings": sum(issubclass(w.category, runtime.CacheUnavailableWarning) for w in caught),
+    "other_warnings": [str(w.message)[:200] for w in caught
+                       if not issubclass(w.category, runtime.CacheUnavailableWarning)],
+    "digest": hashlib.sha256(big.tobytes() + small.tobytes()).hexdigest(),
+}))
+"""
+
+
+def cached_digest() -> str:
+    """The same fills as the child's, in this process, whose kernels use the on-disk cache."""
+    big = xinit_bench.normal(1 << 20, seed=7)
+    small = xinit_bench.uniform(1000, -2.0, 3.0, seed=7)
+    return hashlib.sha256(big.tobytes() + small.tobytes()).hexdigest()
+
+
+def run(env: dict[str, str], prefix: list[str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    proc = subprocess.run(
+        [*(prefix or []), sys.executable, "-c", _CHILD],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def base_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_CACHE", "XDG_CACHE", "PYTHONPATH"))}
+
+
+def check_uncached(result: dict[str, Any]) -> None:
+    assert result["cache_enabled"] is False
+    assert result["cache_warnings"] == 1
+    assert result["other_warnings"] == []
+    assert result["digest"] == cached_digest()
+
+
+def test_this_process_caches() -> None:
+    """The test environment itself has a cache location, so no warning was issued at its import."""
+    assert _jit.CACHE_ENABLED is True
+    assert runtime.CacheUnavailableWarning is _jit.CacheUnavailableWarning
+    assert issubclass(runtime.CacheUnavailableWarning, UserWarning)
+
+
+def _copy_installed(dst: Path) -> Path:
+    """Copy the installed package (kernels/ as xinit_bench/kernels) under ``dst``; the folder to put on the path."""
+    site = dst / "site"
+    pkg = Path(xinit_bench.__file__).parent
+    ignore = shutil.ignore_patterns("__pycache__", "kernels")
+    shutil.copytree(pkg, site / "xinit_bench", ignore=ignore)
+    shutil.copytree(
+        Path(_jit.__file__).parent, site / "xinit_bench" / "kernels", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return site
+
+
+def _make_read_only(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+@pytest.mark.slow
+def test_read_only_install(tmp_path: Path) -> None:
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot make file modes bind")
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner,-linux_immutable"]
+    site = _copy_installed(tmp_path / "ro")
+    home = tmp_path / "ro" / "home"
+    home.mkdir()
+    _make_read_only(tmp_path / "ro")
+    try:
+        env = base_env() | {"HOME": str(home), "PYTHONPATH": str(site)}
+        result = run(env, prefix, cwd=home)
+    finally:
+        for path in [tmp_path / "ro", *(tmp_path / "ro").rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)  # let pytest clean up
+    assert result["file"] == str(site / "xinit_bench" / "__init__.py")
+    assert result["kernels_writable"] is False
+    check_uncached(result)
+
+
+@pytest.mark.slow
+def test_no_locator_available(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = base_env() | {
+        "NUMBA_CACHE_DIR": str(blocker / "numba"),  # makedirs fails below a regular file, for root too
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+    }
+    result = run(env, cwd=tmp_path)
+    check_uncached(result)
+
+
+@pytest.mark.slow
+def test_writable_cache_dir_is_used(tmp_path: Path) -> None:
+    """A writable ``NUMBA_CACHE_DIR`` alone is enough: no warning, cached kernels."""
+    env = base_env() | {
+        "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+    }
+    result = run(env, cwd=tmp_path)
+    assert result["cache_enabled"] is True
+    assert result["cache_warnings"] == 0
+    assert result["digest"] == cached_digest()
+    assert any((tmp_path / "cache").rglob("*.nbi"))
