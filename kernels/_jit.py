@@ -31,6 +31,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from .errors import CacheUnavailableWarning
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _COMPILED: set[tuple[int, tuple[Any, ...]]] = set()
@@ -43,16 +45,6 @@ def _type_tag(a: Any) -> Any:
     if isinstance(a, tuple):
         return tuple(type(x) for x in a)
     return type(a)
-
-
-class CacheUnavailableWarning(UserWarning):
-    """Numba has no writable place for its on-disk cache: kernels compile anew in every process.
-
-    Issued once, when the kernels are imported.  The library works the same
-    (same bits), only each process pays the compile time of the kernels it
-    uses (seconds each).  Set ``NUMBA_CACHE_DIR`` to a writable directory to
-    cache them there.
-    """
 
 
 def _cache_probe() -> None:

@@ -15,19 +15,20 @@ and a lock under the workqueue layer (:func:`~xinit_bench.runtime.launch_guard`)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import NDArray
 
-from .kernels import fill as _k
-from .kernels._jit import compile_quietly
 from .kernels.kinds import KINDS
 from .runtime import launch_guard, parallel_allowed, prepare_threading
+
+if TYPE_CHECKING:
+    from .kernels.fill import Key
 
 __all__ = ["fill_flat"]
 
 
-def fill_flat(kind: str, flat: NDArray[Any], key: _k.Key, offset: int, params: tuple[Any, ...]) -> None:
+def fill_flat(kind: str, flat: NDArray[Any], key: Key, offset: int, params: tuple[Any, ...]) -> None:
     """Fill the 1-d C-contiguous ``flat`` with stream positions ``offset ...`` of ``kind``; no checks.
 
     Outputs below ``SERIAL_BELOW`` elements take the serial entry point, so a
@@ -35,8 +36,9 @@ def fill_flat(kind: str, flat: NDArray[Any], key: _k.Key, offset: int, params: t
     and a small call pays no parallel dispatch.  So do all outputs in a
     forked child of a process whose threading layer is OpenMP.
     """
-    serial = flat.size < _SERIAL_BELOW[kind] or not parallel_allowed()
-    kernel = (_k.SERIAL_FILLS if serial else _k.FILLS)[kind]
+    serial_fills, parallel_fills, serial_below, compile_quietly = _KERNELS or _load_kernels()
+    serial = flat.size < serial_below[kind] or not parallel_allowed()
+    kernel = (serial_fills if serial else parallel_fills)[kind]
     if not serial:
         prepare_threading()  # before the compile or cache load below, which picks Numba's layer
     ready = (kernel, flat.dtype.char)
@@ -50,8 +52,22 @@ def fill_flat(kind: str, flat: NDArray[Any], key: _k.Key, offset: int, params: t
         kernel(flat, key, offset, params)
 
 
-#: Elements below which a kind runs serially, by kind name.
-_SERIAL_BELOW = {name: _k.SERIAL_BELOW[number] for name, number in KINDS.items()}
+#: ``(serial entry points, parallel entry points, elements below which a kind
+#: runs serially, compile_quietly)``, by kind name, once the kernels are loaded.
+_KERNELS: tuple[dict[str, Any], dict[str, Any], dict[str, int], Any] | None = None
+
+
+def _load_kernels() -> tuple[dict[str, Any], dict[str, Any], dict[str, int], Any]:
+    """Import the kernels (and so Numba) on the first fill, not with ``import xinit_bench``."""
+    global _KERNELS
+    from .kernels import fill
+    from .kernels._jit import compile_quietly
+
+    below = {name: fill.SERIAL_BELOW[number] for name, number in KINDS.items()}
+    _KERNELS = (fill.SERIAL_FILLS, fill.FILLS, below, compile_quietly)
+    return _KERNELS
+
+
 #: (entry point, dtype char) pairs already compiled in this process: the plans
 #: give each pair one fixed argument signature, so the first call is the only
 #: one that needs ``compile_quietly``.

@@ -43,7 +43,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .kernels._jit import CacheUnavailableWarning
+from .kernels.errors import CacheUnavailableWarning
 from .validation import check_int
 
 __all__ = [
