@@ -97,3 +97,38 @@ def test_a_child_forked_before_any_launch_runs_in_parallel(layer: str) -> None:
     result = run_child(_FORK_BEFORE_LAUNCH, layer, check_layer=False)
     assert result["layer"] == "not initialised"
     assert result["status"] == 0
+
+
+_FORK_PROPAGATION = r"""
+import json, os
+try:
+    from xinit_bench import propagation, runtime
+    first = propagation.simulate("relu", depth=3, width=64, batch=32, repeats=1, seed=0, kernel_threads=None)
+except ValueError as exc:  # the requested layer does not load here
+    if "threading layer" not in str(exc):
+        raise
+    print(json.dumps({"unavailable": str(exc)}))
+    raise SystemExit(0)
+layer = runtime.threading_layer()
+pid = os.fork()
+if pid == 0:
+    try:
+        again = propagation.simulate("relu", depth=3, width=64, batch=32, repeats=1, seed=0, kernel_threads=None)
+        os._exit(0 if (again.per_repeat["pre_sq"] == first.per_repeat["pre_sq"]).all() else 3)
+    except RuntimeError as exc:  # refused up front, with a message, instead of a killed child
+        os._exit(5 if "fork" in str(exc) else 6)
+    except BaseException:
+        os._exit(4)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"layer": layer, "status": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+@pytest.mark.parametrize("layer", ["default", "omp", "workqueue"])
+def test_monte_carlo_in_a_forked_child_runs_or_is_refused_clearly(layer: str) -> None:
+    # The activation kernels have no serial twin: under OpenMP a forked child
+    # gets a RuntimeError naming the cause (exit 5), never a killed process;
+    # under the fork-safe layers it gives the parent's numbers (exit 0).
+    result = run_child(_FORK_PROPAGATION, layer)
+    expected = 5 if result["layer"] == "omp" else 0
+    assert result["status"] == expected, result

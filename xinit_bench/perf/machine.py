@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..runtime import get_threads, threading_layer
-from .references import fill_call
 
 #: The CPU flags that decide which code LLVM emits for the kernels.
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "asimd", "sve")
@@ -101,8 +100,8 @@ def environment() -> dict[str, Any]:
 
 
 def describe() -> dict[str, Any]:
-    """:func:`environment` after one parallel launch, plus the CPU model and its SIMD flags."""
-    fill_call(np.empty(1 << 17, np.float32))()  # a parallel launch initialises the threading layer
+    """:func:`environment` with the threading layer picked as the library's fills pick it, plus the CPU."""
+    threading_layer(initialise=True)  # the layer the fills use (TBB where installed), not the first launch's
     env = environment()
     model, flags = cpu_model_and_flags()
     env["cpu_model"] = model

@@ -39,7 +39,14 @@ def fill_constant(out: NDArray[Any], value: Any) -> None:
 
 
 def fill_call(out: NDArray[np.floating[Any]]) -> Callable[[], object]:
-    """The parallel constant fill of ``out``: the memory-bandwidth limit."""
+    """The parallel constant fill of ``out``: the memory-bandwidth limit.
+
+    The threading layer is prepared as the library's fills prepare it, so that
+    a benchmark whose first parallel launch is this one runs on the same layer.
+    """
+    from ..runtime import prepare_threading
+
+    prepare_threading()
     flat = out.reshape(-1)
     value = out.dtype.type(0.5)
     return lambda: fill_constant(flat, value)

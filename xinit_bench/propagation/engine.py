@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike, NDArray
 from .._rng import Generator
 from ..activations import Activation
 from ..kernels import activations as _k
-from ..runtime import available_memory
+from ..runtime import available_memory, launch_guard, parallel_allowed, prepare_threading
 from ..samplers import normal
 from .network import InitSpec
 
@@ -95,7 +95,25 @@ class Engine:
     def run(
         self, gen: Generator, out: Array, progress: Callable[[], None] | None = None, svals: Array | None = None
     ) -> None:
-        """One repeat; writes the six statistics into ``out`` (6, L)."""
+        """One repeat; writes the six statistics into ``out`` (6, L).
+
+        The activation kernels are parallel kernels: each launch goes through
+        :func:`~xinit_bench.runtime.launch_guard` (a lock under Numba's
+        workqueue layer), and in a forked child of an OpenMP process, where a
+        parallel launch would kill the child, the run is refused up front.
+
+        Raises
+        ------
+        RuntimeError
+            In a forked child of a process whose threading layer is OpenMP.
+        """
+        prepare_threading()
+        if not parallel_allowed():
+            raise RuntimeError(
+                "the Monte Carlo engine's parallel kernels cannot run in a process forked from one that uses "
+                "Numba's OpenMP threading layer (GNU OpenMP kills the child); start workers with the 'spawn' "
+                "method, or install tbb so that Numba uses its fork-safe TBB layer"
+            )
         ws, B, L = self.ws, self.B, len(self.ws) - 1
         normal(self.X.shape, 0.0, math.sqrt(self.q0), generator=gen, dtype=self.dtype, out=self.X)
         prev = self.X
@@ -107,7 +125,8 @@ class Engine:
                 normal((n,), 0.0, self.sb, generator=gen, dtype=self.dtype, out=self.b[l])
             h = self._h[: B * n].reshape(B, n)
             np.matmul(prev, self.W[l].T, out=h)
-            self.forward_kernel(h, self.b[l], self.A[l], self.D[l], p, self._pf)
+            with launch_guard():
+                self.forward_kernel(h, self.b[l], self.A[l], self.D[l], p, self._pf)
             s = self._pf.sum(axis=0) / (B * n)
             out[0, l], out[1, l], out[2, l] = s[0], s[2], s[2] - s[1] * s[1]
             if svals is not None:
@@ -119,13 +138,15 @@ class Engine:
         normal(g.shape, 0.0, 1.0, generator=gen, dtype=self.dtype, out=g)
         for l in range(L - 1, -1, -1):
             n_out, n_in = ws[l + 1], ws[l]
-            _k.backward(self.D[l], g, self._pb)
+            with launch_guard():
+                _k.backward(self.D[l], g, self._pb)
             s = self._pb.sum(axis=0) / (B * n_out)
             out[3, l], out[4, l] = s[0], s[1]
             a_prev = self.X if l == 0 else self.A[l - 1]
             G = self._G[: n_out * n_in].reshape(n_out, n_in)
             np.matmul(self.D[l].T, a_prev, out=G)
-            _k.rows_sumsq(G, self._pg[:n_out])
+            with launch_guard():
+                _k.rows_sumsq(G, self._pg[:n_out])
             out[5, l] = self._pg[:n_out].sum() / (n_out * n_in) / B
             if l > 0:
                 g = self._g[(L - l) % 2][: B * n_in].reshape(B, n_in)
