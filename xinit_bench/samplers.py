@@ -67,10 +67,11 @@ def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
     so that ``-0.0`` and ``0.0`` (equal, and equal in hash) keep their own
     plans; a refused combination raises and is not cached.
     """
-    plans: dict[tuple[tuple[float, float], ...], Plan] = {}
+    plans: dict[tuple[float, ...], Plan] = {}
 
     def cached(*values: float) -> Plan:
-        key = tuple((v, math.copysign(1.0, v)) for v in values)
+        # Only a zero needs its sign in the key (0.0 == -0.0); other values key as they are.
+        key = values if 0.0 not in values else (*values, *(math.copysign(1.0, v) for v in values))
         plan = plans.get(key)
         if plan is None:
             if len(plans) >= _MEMO_SIZE:
