@@ -89,9 +89,30 @@ TARGETS: tuple[Target, ...] = (
     Target("{threads} >= 1.7 x 1 thread (symmetric uniform)", "symmetric_uniform", "float32", "threads", 1.7),
     Target("{threads} >= 1.7 x 1 thread (normal)", "normal", "float32", "threads", 1.7),
     Target("{threads} >= 1.7 x 1 thread (truncated normal)", "truncated_normal", "float32", "threads", 1.7),
-    Target("1K call <= 2 x NumPy reference (symmetric uniform)", "symmetric_uniform", "float32", "small_call", 2.0),
-    Target("1K call <= 2 x NumPy reference (normal)", "normal", "float32", "small_call", 2.0),
-    Target("1K call <= 2 x NumPy reference (truncated normal)", "truncated_normal", "float32", "small_call", 2.0),
+    Target(
+        "1K float32 call <= 1.25 x NumPy reference (symmetric uniform)",
+        "symmetric_uniform",
+        "float32",
+        "small_call",
+        1.25,
+    ),
+    Target("1K float32 call <= 1.25 x NumPy reference (uniform)", "uniform", "float32", "small_call", 1.25),
+    Target("1K float32 call <= 1.0 x NumPy reference (normal)", "normal", "float32", "small_call", 1.0),
+    Target(
+        "1K float32 call <= 1.0 x NumPy reference (truncated normal)", "truncated_normal", "float32", "small_call", 1.0
+    ),
+    Target(
+        "1K float64 call <= 1.25 x NumPy reference (symmetric uniform)",
+        "symmetric_uniform",
+        "float64",
+        "small_call",
+        1.25,
+    ),
+    Target("1K float64 call <= 1.25 x NumPy reference (uniform)", "uniform", "float64", "small_call", 1.25),
+    Target("1K float64 call <= 1.0 x NumPy reference (normal)", "normal", "float64", "small_call", 1.0),
+    Target(
+        "1K float64 call <= 1.0 x NumPy reference (truncated normal)", "truncated_normal", "float64", "small_call", 1.0
+    ),
 )
 
 
