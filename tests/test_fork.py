@@ -13,20 +13,11 @@ timeouts (the pool's and the subprocess's).
 from __future__ import annotations
 
 import pytest
-from test_threads import run_child
+from test_threads import CHILD_PRELUDE, run_child
 
-_FORK_CHILD = r"""
-import hashlib, json, multiprocessing, os
-import numpy as np
-try:
-    import xinit_bench
-    from xinit_bench import runtime
-    xinit_bench.normal(1 << 18, seed=0)
-except ValueError as exc:  # the requested layer does not load here
-    if "threading layer" not in str(exc):
-        raise
-    print(json.dumps({"unavailable": str(exc)}))
-    raise SystemExit(0)
+_FORK_CHILD = (
+    CHILD_PRELUDE
+    + r"""
 
 SIZE = 1 << 20  # well above SERIAL_BELOW: the parent's fills run in parallel
 
@@ -63,6 +54,7 @@ print(json.dumps({
     "parent_parallel_allowed": runtime.parallel_allowed(),
 }))
 """
+)
 
 
 @pytest.mark.parametrize("layer", ["default", "omp", "workqueue", "tbb"])

@@ -27,8 +27,10 @@ TIMEOUT = 600
 #: 16 threads x 32 parallel fills of 256K elements, alternating normal and
 #: uniform, seeds per (thread, fill); compared with the same fills made
 #: on the main thread alone beforehand.
-_THREADS_CHILD = r"""
-import hashlib, json, sys, threading
+#: The start of every child script: a first parallel fill picks the layer;
+#: a layer that does not load here is reported, and the test skips.
+CHILD_PRELUDE = r"""
+import hashlib, json, multiprocessing, os, sys, threading
 import numpy as np
 try:
     import xinit_bench
@@ -39,6 +41,11 @@ except ValueError as exc:  # the requested layer does not load here
         raise
     print(json.dumps({"unavailable": str(exc)}))
     sys.exit(0)
+"""
+
+_THREADS_CHILD = (
+    CHILD_PRELUDE
+    + r"""
 
 N_THREADS, N_FILLS, SIZE = 16, 32, 1 << 18
 
@@ -75,6 +82,7 @@ mismatched = sorted(k for k in expected if got.get(k) != expected[k])
 print(json.dumps({"layer": runtime.threading_layer(), "errors": errors, "fills": len(got),
                   "mismatched": [list(k) for k in mismatched]}))
 """
+)
 
 
 def layer_env(layer: str) -> dict[str, str]:

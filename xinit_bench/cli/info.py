@@ -6,9 +6,7 @@ import argparse
 from typing import Any
 
 from ..perf.machine import describe
-from .common import UsageError, add_json_option, console, emit_json, fail, json_target, one_line_errors, to_stdout
-
-PROG = "xinit-bench info"
+from .common import add_json_option, console, emit_json, json_target, one_line_errors, to_stdout
 
 
 def setup_arguments(subparsers: Any) -> None:
@@ -21,10 +19,7 @@ def setup_arguments(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench info``."""
-    try:
-        json_to = json_target(args.json)
-    except UsageError as exc:
-        return fail(PROG, str(exc))
+    json_to = json_target(args.json)  # a bad path raises UsageError: one line and exit 2, from main()
     data = describe()
     if not to_stdout(json_to):
         from rich.table import Table
