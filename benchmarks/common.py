@@ -3,8 +3,11 @@
 Append only: asv keys stored results by parameter values, so changing or
 removing a value here orphans the history of every benchmark that uses it.
 Add new names instead (NumPy's ``benchmarks/benchmarks/common.py`` follows the
-same rule).
+same rule).  The scheme names are read from the working tree's tables, so
+they are defined once; those tables are append-only for the same reason.
 """
+
+from .tree import load, module
 
 #: Output sizes in elements: a small call, an L2-sized buffer, and one well
 #: beyond the caches (where the memory-bandwidth limit applies).
@@ -19,23 +22,16 @@ DTYPES = ("float32", "float64")
 IMPLS = ("xinit", "numpy", "fill")
 
 #: The fills measured (``xinit_bench.perf.cases.SCHEMES``).
-SCHEMES = ("symmetric_uniform", "uniform", "normal", "truncated_normal")
+SCHEMES: tuple[str, ...] = tuple(load("cases").SCHEMES)
 
 #: Seed of every timed fill.
 SEED = 20240917
 
 #: The named initialisation schemes of the public API.
-NAMED_SCHEMES = (
-    "xavier_uniform",
-    "xavier_normal",
-    "xavier_truncated_normal",
-    "he_uniform",
-    "he_normal",
-    "he_truncated_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "lecun_truncated_normal",
-)
+#: Read from the working tree's table (``xinit_bench/schemes.py``), the one
+#: place a scheme is defined; new schemes are appended there, which keeps this
+#: list append-only too.
+NAMED_SCHEMES: tuple[str, ...] = tuple(module("schemes").NAMED_SCHEMES)
 
 #: Weight shape of the named-scheme benchmarks: torch layout (out, in).
 NAMED_SHAPE = (1024, 1024)

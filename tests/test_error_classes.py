@@ -20,18 +20,9 @@ import pytest
 
 import xinit_bench as xb
 from xinit_bench import propagation as prop
+from xinit_bench.schemes import NAMED_SCHEMES
 
-NAMED = [
-    "xavier_uniform",
-    "xavier_normal",
-    "xavier_truncated_normal",
-    "he_uniform",
-    "he_normal",
-    "he_truncated_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "lecun_truncated_normal",
-]
+NAMED = list(NAMED_SCHEMES)  # every named scheme of the one table
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "uniform": xb.uniform,
     "normal": xb.normal,

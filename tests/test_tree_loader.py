@@ -66,3 +66,22 @@ def test_tree_copy_skips_what_the_library_lacks(tree: ModuleType, monkeypatch: p
         cases.xinit_call(case, cases.allocate(case))
     # the references do not depend on the library under test
     cases.numpy_call(case, cases.allocate(case))()
+
+
+def test_asv_parameter_lists_keep_their_history() -> None:
+    # asv keys stored results by parameter values: the lists read from the
+    # tables may grow at the end, never change or reorder what was there.
+    from benchmarks import common
+
+    assert common.SCHEMES[:4] == ("symmetric_uniform", "uniform", "normal", "truncated_normal")
+    assert common.NAMED_SCHEMES[:9] == (
+        "xavier_uniform",
+        "xavier_normal",
+        "xavier_truncated_normal",
+        "he_uniform",
+        "he_normal",
+        "he_truncated_normal",
+        "lecun_uniform",
+        "lecun_normal",
+        "lecun_truncated_normal",
+    )
