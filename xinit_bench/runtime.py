@@ -291,11 +291,12 @@ def launch_guard() -> contextlib.AbstractContextManager[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from xinit_bench.kernels.fill import fill_constant
+    >>> from xinit_bench.kernels.fill import fill_normal
     >>> from xinit_bench.runtime import launch_guard, prepare_threading
+    >>> key, params = (np.uint32(0), np.uint32(0), np.uint32(0)), (np.float32(0), np.float32(1))
     >>> prepare_threading()
     >>> with launch_guard():
-    ...     fill_constant(np.empty(1 << 17, np.float32), np.float32(0))
+    ...     fill_normal(np.empty(1 << 17, np.float32), key, 0, params)
     """
     if _initialised_layer() == "workqueue":
         return _LAUNCH_LOCK
