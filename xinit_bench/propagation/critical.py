@@ -24,6 +24,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from ..activations import ACTIVATIONS, Activation, get_activation
 from ..gains import PYTORCH_GAINS
 from ..gauss import length_map_slope, moment
@@ -100,9 +102,17 @@ def critical_gain(
     act = get_activation(activation, param)
     check_choice("criterion", criterion, CRITERIA)
     q = check_real("q", q, positive=True)
-    m2 = moment(act, q, "phi2")
-    d2 = moment(act, q, "dphi2")
-    slope = length_map_slope(act, q)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+        m2 = moment(act, q, "phi2")
+        d2 = moment(act, q, "dphi2")
+        slope = length_map_slope(act, q)
+    usable = all(math.isfinite(v) and v > 0 for v in (m2, d2)) and math.isfinite(slope)
+    if not (usable and math.isfinite(q / m2) and math.isfinite(1.0 / d2)):
+        # E[phi^2] or E[phi'^2] overflowed or vanished in float64: no gain to report.
+        raise ValueError(
+            f"{'param' if param is not None else 'q'} must keep E[phi^2] and E[phi'^2] finite and > 0 in float64, "
+            f"got q={q!r}, param={param!r} for {act.label} (E[phi^2] = {m2:.6g}, E[phi'^2] = {d2:.6g})"
+        )
     sb2 = 0.0
     feasible = True
     note = ""
