@@ -230,3 +230,93 @@ def test_spawned_children_streams_are_disjoint_from_parent_and_siblings() -> Non
 def test_spawn_validates_n() -> None:
     _refused(TypeError, "n", xb.Generator(0).spawn, 2.0)
     _refused(ValueError, "n", xb.Generator(0).spawn, -1)
+
+
+# --- the propagation study ------------------------------------------------------------------
+def test_simulate_huge_gain_names_gain_before_allocating(monkeypatch) -> None:
+    from xinit_bench.propagation import engine
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine allocated its buffers before the gain was refused")
+
+    monkeypatch.setattr("xinit_bench.propagation.montecarlo.Engine", no_engine)
+    assert engine.Engine is not no_engine
+    for gain in (1e200, 1e30):
+        with pytest.raises(ValueError, match=r"^gain\b"):
+            prop.simulate("relu", depth=2, width=4, batch=2, repeats=1, gain=gain)
+
+
+def test_predict_huge_gain_names_gain() -> None:
+    _refused(ValueError, "gain", prop.predict, "relu", depth=2, width=4, gain=1e200)
+    with pytest.raises(ValueError, match=r"^gain\b.*q\^2 overflows"):
+        prop.predict("relu", depth=5, width=4, gain=1e100)
+
+
+def test_simulate_max_memory_str_names_it() -> None:
+    _refused(TypeError, "max_memory", prop.simulate, "relu", depth=1, width=4, batch=2, repeats=1, max_memory="x")
+
+
+def test_estimate_memory_counts_the_results_of_every_repeat() -> None:
+    one = prop.estimate_memory((4, 4, 4), 2)
+    assert prop.estimate_memory((4, 4, 4), 2, repeats=10**12) - one >= 2 * (10**12 - 1) * 6 * 2 * 8
+    with pytest.raises(ValueError, match="repeats=1000000000000"):
+        prop.simulate("relu", depth=2, width=4, batch=2, repeats=10**12)
+
+
+def test_forward_gain_rows_report_chi1_and_phase() -> None:
+    tanh = prop.critical_gain("tanh", "forward")
+    backward = prop.critical_gain("tanh", "backward")
+    assert tanh.chi1 == pytest.approx((tanh.gain / backward.gain) ** 2, rel=1e-9)
+    assert tanh.chi1 == pytest.approx(1.178, abs=1e-3)
+    assert tanh.phase == "chaotic" and "chaotic" in tanh.note
+    assert backward.phase == "critical" and prop.critical_gain("sigmoid", "forward").phase == "ordered"
+    assert prop.critical_gain("gelu", "forward").phase == "chaotic"
+    row = next(r for r in prop.gain_table() if r["activation"] == "tanh")
+    assert row["forward"].to_dict()["phase"] == "chaotic" and "chi1" in row["forward"].to_dict()
+
+
+def test_readme_tanh_example_is_critical() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "--gain 1.5925" not in readme
+    eoc = prop.critical_gain("tanh", "edge_of_chaos")
+    assert f"--gain {eoc.gain:.4f} --bias-std {eoc.bias_std:.4f}" in readme
+    assert eoc.phase == "critical"
+
+
+# --- the command line -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["bench", "--sizes", "1<<100000000000"], "--sizes"),
+        (["bench", "--sizes", "1<<40", "--no-scaling", "--no-small-call"], "GiB"),
+        (["propagate", "--repeats", "1000000000000", "--depth", "2", "--width", "4", "--no-plot"], "repeats="),
+        (["bench", "--sizes", "1K", "--no-scaling", "--no-small-call", "-o", "/proc/x.json"], "-o/--output"),
+        (["propagate", "--depth", "2", "--width", "4", "--plot", "/proc/x.png"], "--plot"),
+        (["gains", "--json", "/proc/x.json"], "--json"),
+        (["propagate", "--gain", "1e200", "--depth", "2", "--width", "4", "--no-plot"], "gain must"),
+        (["propagate", "--gain", "1e30", "--depth", "2", "--width", "4", "--no-plot"], "gain"),
+        (["gains", "--q", "1e308"], "q must"),
+    ],
+)
+def test_cli_refuses_in_one_line_without_writing(argv, expected, tmp_path, monkeypatch, capsys) -> None:
+    from xinit_bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own one-line errors exit 2
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and expected in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_gains_table_shows_chi1_and_phase(capsys) -> None:
+    from xinit_bench.cli import main
+
+    assert main(["gains"]) == 0
+    out = capsys.readouterr().out
+    assert "chi_1 at q*" in out and "chaotic" in out and "ordered" in out

@@ -24,6 +24,9 @@ from ..validation import check_choice, check_int, check_real, is_int
 
 __all__ = ["INIT_NAMES", "Distribution", "InitSpec", "Scheme", "resolve_widths"]
 
+#: Largest gain whose square is a finite float64.
+_MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
+
 Scheme = Literal["xavier", "he", "lecun", "standard"]
 #: The heuristic of Glorot & Bengio (2010), eq. (1): ``U[-g/sqrt(n_in), g/sqrt(n_in)]``.
 #: It is no scheme of the public API, so it is not in ``NAMED_SCHEMES``.
@@ -107,6 +110,8 @@ class InitSpec:
             An unknown name, or a gain that is not finite and > 0.
         """
         g = None if gain is None else check_real("gain", gain, positive=True)
+        if g is not None and g > _MAX_GAIN:
+            raise ValueError(f"gain must be a finite real number in (0, 1.34e154] (gain**2 finite), got {gain!r}")
         if isinstance(init, InitSpec):
             return init if g is None else cls(init.scheme, init.distribution, g)
         if not isinstance(init, str):
@@ -138,6 +143,25 @@ class InitSpec:
         if self.scheme == STANDARD:
             return g2 / (3.0 * fan_in)
         return g2 / fan_size(NAMED_SCHEMES[self.name].mode, fan_in, fan_out)
+
+    def check_fits(self, widths: Sequence[int], dtype: Any) -> None:
+        """Refuse (``ValueError`` naming the gain) weights whose variance or largest value leaves ``dtype``.
+
+        Every layer's ``Var[W]`` must be a nonzero float64 and its largest
+        possible weight (``8.6`` standard deviations of the parent normal, or
+        the uniform bound) a finite, normal number in ``dtype``: the checks the
+        samplers would make, before any buffer is allocated.
+        """
+        dt = np.dtype(dtype)
+        info = np.finfo(dt)
+        for l in range(len(widths) - 1):
+            var = self.variance(widths[l], widths[l + 1])
+            extreme = math.sqrt(var) * 8.6 / 0.8796 if math.isfinite(var) else math.inf
+            if not (var > 0 and float(info.smallest_normal) <= math.sqrt(var) and extreme <= float(info.max)):
+                raise ValueError(
+                    f"gain must give weights that fit {dt.name}, got gain={self.gain!r} for {self.name} "
+                    f"(layer {l + 1}: Var[W] = {var:.6g}, weights up to about {extreme:.6g})"
+                )
 
     def sample(self, out: NDArray[np.floating[Any]], generator: Generator) -> None:
         """Fill ``out`` (shape (fan_out, fan_in), torch layout) with this project's samplers."""
