@@ -320,3 +320,14 @@ def test_cli_gains_table_shows_chi1_and_phase(capsys) -> None:
     assert main(["gains"]) == 0
     out = capsys.readouterr().out
     assert "chi_1 at q*" in out and "chaotic" in out and "ordered" in out
+
+
+def test_truncated_normal_whose_finite_end_overflows_is_refused() -> None:
+    # Found by tests/test_properties.py: std = 1.8e308 puts the end at -2 std beyond float64.
+    _refused(ValueError, "mean + std * a", xb.truncated_normal, 3, std=1.7976931348623157e308, dtype=np.float64, seed=0)
+
+
+def test_depth_beyond_the_limit_is_a_value_error() -> None:
+    # Found by tests/test_properties.py: depth = 2**1100 raised OverflowError building the widths.
+    _refused(ValueError, "depth", prop.predict, "relu", depth=2**1100, width=4)
+    _refused(ValueError, "batch", prop.simulate, "relu", depth=1, width=4, batch=2**1100, repeats=1)

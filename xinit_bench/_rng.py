@@ -24,6 +24,8 @@ Key = tuple[np.uint32, np.uint32]
 STREAMS = 2**32
 #: Largest stream position (exclusive) of :func:`random_bits`' ``offset``.
 OFFSETS = 2**62
+#: Children per :meth:`Generator.spawn` call (exclusive).
+MAX_SPAWN = 2**24
 
 
 def key_from_seed(seed: Any) -> Key:
@@ -128,7 +130,8 @@ class Generator:
         TypeError
             ``n`` is not an int.
         ValueError
-            ``n < 0``.
+            ``n < 0`` or ``n >= 2**24`` (a list of that many generators takes gigabytes:
+            spawn in batches, or spawn from the children).
 
         Examples
         --------
@@ -136,7 +139,7 @@ class Generator:
         >>> [c.key == d.key for c, d in zip(xb.Generator(1).spawn(2), xb.Generator(1).spawn(2))]
         [True, True]
         """
-        count = check_int("n", n, minimum=0)
+        count = check_int("n", n, minimum=0, maximum=MAX_SPAWN - 1)
         with self._lock:
             first = self._children
             self._children = first + count

@@ -241,8 +241,8 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         given = f"mean={mean!r}, std={std!r}, a={a!r}, b={b!r}"
         _check_derived(dt, "std", std, given)
         _check_derived(dt, "mean", mean, given, nonzero=False)
-        for end, what in zip(bounds, ("mean + std * a", "mean + std * b"), strict=True):
-            if math.isfinite(end):
+        for end, z, what in zip(bounds, (a, b), ("mean + std * a", "mean + std * b"), strict=True):
+            if math.isfinite(z):  # a finite end must stay finite: std = 1.8e308 at a = -2 overflows
                 _check_derived(dt, what, end, given, nonzero=False)
         # An infinite end: the samples reach the grid's extreme p instead.
         if not (math.isfinite(a) and math.isfinite(b)):

@@ -183,7 +183,8 @@ def check_memory(widths: tuple[int, ...], batch: int, dt: type, max_memory: int 
     limit = int(0.8 * available_memory()) if max_memory is None else int(max_memory)
     if need > limit:
         raise ValueError(
-            f"simulation needs an estimated {need / 2**30:.2f} GiB ({need} bytes) for widths of "
+            f"batch, widths and repeats must fit in memory: the simulation needs an estimated "
+            f"{need / 2**30:.2f} GiB ({need} bytes) for widths of "
             f"{len(widths) - 1} layers up to {max(widths)} units, batch={batch}, repeats={repeats}, "
             f"dtype={np.dtype(dt).name}; "
             f"the limit is {limit / 2**30:.2f} GiB "

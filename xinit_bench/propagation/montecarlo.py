@@ -56,7 +56,7 @@ from ..activations import Activation, get_activation
 from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
 from .engine import STATS, Engine, check_memory, estimate_memory
-from .network import InitSpec, resolve_widths
+from .network import InitSpec, _bounded, resolve_widths
 from .theory import predict
 
 __all__ = ["STATS", "Progress", "SimulationResult", "SpeedResult", "estimate_memory", "measure_speed", "simulate"]
@@ -128,8 +128,8 @@ def _check_run(
 ) -> tuple[int, int, int, type, int | None]:
     """The checks :func:`simulate` and :func:`measure_speed` share."""
     return (
-        check_int("batch", batch, minimum=1),
-        check_int(repeats_name, repeats, minimum=1),
+        _bounded("batch", batch, 2**63 - 1),
+        _bounded(repeats_name, repeats, 2**63 - 1),
         check_int("seed", seed, minimum=0),
         check_dtype("dtype", dtype).type,
         None if kernel_threads is None else check_thread_count("kernel_threads", kernel_threads),
@@ -288,7 +288,8 @@ def _check_magnitudes(act: Activation, ws: tuple[int, ...], spec: InitSpec, sb: 
     dtype's largest value, the Monte Carlo would return inf or NaN statistics.
     """
     p = predict(act, widths=ws, init=spec, bias_std=sb, input_second_moment=q0)
-    limit = (float(np.finfo(dt).max) / _MAGNITUDE_MARGIN) ** 2
+    root = float(np.finfo(dt).max) / _MAGNITUDE_MARGIN
+    limit = root * root  # inf for float64 (no OverflowError, unlike **)
     peak = max(float(np.max(v)) for v in (p.pre_sq, p.act_sq, p.grad_act_sq, p.grad_pre_sq))
     if not peak <= limit:
         raise ValueError(

@@ -45,7 +45,8 @@ def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tupl
         ``widths`` that is not a sequence.
     ValueError
         ``widths`` together with ``depth`` or ``width``; neither given;
-        ``depth < 1``; a width ``< 1``; ``widths`` with fewer than 2 entries.
+        ``depth < 1`` or above 100000; a width ``< 1`` or of ``2**63`` or more;
+    ``widths`` with fewer than 2 entries.
 
     Examples
     --------
@@ -62,11 +63,28 @@ def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tupl
             raise TypeError(f"widths must be a sequence of ints >= 1, got {widths!r}")
         if len(widths) < 2:
             raise ValueError(f"widths must list the input and at least one layer (>= 2 entries), got {widths!r}")
-        return tuple(check_int(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths))
+        if len(widths) > MAX_DEPTH + 1:
+            raise ValueError(f"widths must have at most {MAX_DEPTH + 1} entries, got {len(widths)}")
+        return tuple(_bounded(f"widths[{i}]", w, MAX_WIDTH) for i, w in enumerate(widths))
     if depth is None or width is None:
         raise ValueError(f"pass depth= and width=, or widths= (got depth={depth!r}, width={width!r})")
-    d = check_int("depth", depth, minimum=1)
-    return (check_int("width", width, minimum=1),) * (d + 1)
+    d = _bounded("depth", depth, MAX_DEPTH)
+    return (_bounded("width", width, MAX_WIDTH),) * (d + 1)
+
+
+def _bounded(name: str, value: Any, maximum: int) -> int:
+    """``check_int(name, value, minimum=1)``, then at most ``maximum`` (a separate message)."""
+    v = check_int(name, value, minimum=1)
+    if v > maximum:
+        check_int(name, v, minimum=1, maximum=maximum)
+    return v
+
+
+#: Most layers of a network: the theory costs microseconds per layer, the Monte Carlo far more,
+#: and a deeper tuple of widths would only exhaust memory.
+MAX_DEPTH = 100_000
+#: Most units per layer: no array holds more than 2**63 elements.
+MAX_WIDTH = 2**63 - 1
 
 
 @dataclass(frozen=True)
