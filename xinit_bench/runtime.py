@@ -291,11 +291,12 @@ def launch_guard() -> contextlib.AbstractContextManager[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from xinit_bench.kernels.fill import fill_constant
+    >>> from xinit_bench.kernels.fill import FILLS
     >>> from xinit_bench.runtime import launch_guard, prepare_threading
     >>> prepare_threading()
+    >>> key = (np.uint32(1), np.uint32(2), np.uint32(0))
     >>> with launch_guard():
-    ...     fill_constant(np.empty(1 << 17, np.float32), np.float32(0))
+    ...     FILLS["bits"](np.empty(1 << 17, np.uint32), key, 0, ())
     """
     if _initialised_layer() == "workqueue":
         return _LAUNCH_LOCK
