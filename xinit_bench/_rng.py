@@ -18,12 +18,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .launch import fill_flat
-from .validation import check_int, is_int
+from .validation import allocate, check_int, is_int
 
 Key = tuple[np.uint32, np.uint32]
 STREAMS = 2**32
 #: Largest stream position (exclusive) of :func:`random_bits`' ``offset``.
 OFFSETS = 2**62
+#: Children per :meth:`Generator.spawn` call (exclusive).
+MAX_SPAWN = 2**24
 
 
 def key_from_seed(seed: Any) -> Key:
@@ -66,6 +68,19 @@ class Generator:
     same sequence of calls reproduce the same arrays bit for bit, on any
     thread count or machine.
 
+    **Copies replay.**  A generator can be pickled, copied and deep-copied;
+    the copy holds the same key and the same next stream, so it replays the
+    streams the original would hand out next (the two then draw the same
+    arrays: use :meth:`spawn` for independent generators).
+
+    **Children.**  :meth:`spawn` returns generators whose keys come from
+    NumPy's ``SeedSequence`` tree: child ``k`` of a generator of entropy
+    ``s`` and spawn key ``t`` has the key of ``SeedSequence(s, spawn_key=t +
+    (k,))``, i.e. of ``SeedSequence(s).spawn(k + 1)[k]`` for a top-level
+    generator.  Children never share a key with their parent or with each
+    other (the key words are a hash of the whole tree position), so their
+    streams are disjoint from the parent's and from one another's.
+
     Parameters
     ----------
     seed : int or None
@@ -81,14 +96,76 @@ class Generator:
     >>> b = xb.normal((2, 3), generator=g)   # stream 1
     >>> bool((a == xb.normal((2, 3), seed=7)).all()), bool((a == b).any())
     (True, False)
+    >>> left, right = g.spawn(2)
+    >>> bool((xb.normal(3, generator=left) == xb.normal(3, generator=right)).any())
+    False
     """
 
     def __init__(self, seed: int | None = None, *, stream: int = 0) -> None:
         first = check_int("stream", stream, minimum=0, maximum=STREAMS - 1)
-        self.key = key_from_seed(seed)
+        if seed is None:
+            # The same key as key_from_seed(None), with its entropy kept for spawn().
+            root = np.random.SeedSequence()
+            k0, k1 = root.generate_state(2, np.uint32)
+            self.key: Key = (np.uint32(k0), np.uint32(k1))
+            self._entropy: int = int(root.entropy)  # type: ignore[arg-type]
+        else:
+            self.key = key_from_seed(seed)
+            self._entropy = int(seed)
         self.seed = seed
+        self._spawn_key: tuple[int, ...] = ()
+        self._children = 0
         self._stream: int = first
         self._lock: threading.Lock = threading.Lock()
+
+    def spawn(self, n: int) -> list[Generator]:
+        """``n`` new generators with keys disjoint from this one's and from every other child's.
+
+        Successive calls give new children (as ``SeedSequence.spawn`` does);
+        this generator's own streams do not change.  See the class docstring
+        for the key of each child.
+
+        Raises
+        ------
+        TypeError
+            ``n`` is not an int.
+        ValueError
+            ``n < 0`` or ``n >= 2**24`` (a list of that many generators takes gigabytes:
+            spawn in batches, or spawn from the children).
+
+        Examples
+        --------
+        >>> import xinit_bench as xb
+        >>> [c.key == d.key for c, d in zip(xb.Generator(1).spawn(2), xb.Generator(1).spawn(2))]
+        [True, True]
+        """
+        count = check_int("n", n, minimum=0, maximum=MAX_SPAWN - 1)
+        with self._lock:
+            first = self._children
+            self._children = first + count
+        children = []
+        for k in range(first, first + count):
+            child = Generator.__new__(Generator)
+            child._entropy, child._spawn_key = self._entropy, (*self._spawn_key, k)
+            seq = np.random.SeedSequence(child._entropy, spawn_key=child._spawn_key)
+            k0, k1 = seq.generate_state(2, np.uint32)
+            child.key = (np.uint32(k0), np.uint32(k1))
+            child.seed = self.seed
+            child._children = 0
+            child._stream = 0
+            child._lock = threading.Lock()
+            children.append(child)
+        return children
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state without the lock (a lock cannot be pickled); :meth:`__setstate__` makes a new one."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def stream(self) -> int:
@@ -105,7 +182,8 @@ class Generator:
         return s
 
     def __repr__(self) -> str:
-        return f"Generator(seed={self.seed!r}, stream={self._stream})"
+        spawned = f", spawn_key={self._spawn_key}" if self._spawn_key else ""
+        return f"Generator(seed={self.seed!r}{spawned}, stream={self._stream})"
 
 
 def check_source(seed: Any, generator: Any) -> None:
@@ -185,10 +263,11 @@ def random_bits(
         explicit = check_int("stream", stream, minimum=0, maximum=STREAMS - 1)
         if generator is not None:
             raise ValueError(f"stream= goes with seed=, not with generator= (got stream={stream!r})")
+    check_source(seed, generator)
+    out = allocate((count,), np.dtype(np.uint32), "n")  # before the stream: a MemoryError consumes none
     k0, k1, s = resolve(seed, generator)  # checks the pair, then advances the generator
     if stream is not None:
         s = np.uint32(explicit)
-    out = np.empty(count, np.uint32)
     if count:
         key = (k0, k1, s)
         fill_flat("bits", out, key, first, ())

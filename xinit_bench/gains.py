@@ -62,8 +62,27 @@ def forward_gain(nonlinearity: str, param: float | None = None) -> float:
     from .activations import get_activation
     from .gauss import moment
 
-    m2 = moment(get_activation(nonlinearity, param), 1.0, "phi2")
-    return math.sqrt(1.0 / m2)
+    act = get_activation(nonlinearity, param)
+    if act.name == "elu" and act.param > 1e150:
+        # E[phi^2] = 1/2 + alpha^2 c overflows for alpha beyond ~1e154 while the gain,
+        # about 1 / (alpha sqrt(c)), is still a float: divide alpha^2 out first.
+        alpha = act.param
+        c = moment(get_activation("elu", 1.0), 1.0, "phi2") - 0.5
+        return _normal_gain("param", param, 1.0 / (alpha * math.sqrt(0.5 / alpha / alpha + c)))
+    m2 = moment(act, 1.0, "phi2")
+    return _normal_gain("param", param, math.sqrt(1.0 / m2))
+
+
+def _normal_gain(name: str, param: float | None, gain: float) -> float:
+    """``gain``, after checking that it is a normal float64 (neither 0 nor subnormal, nor infinite)."""
+    if not (_SMALLEST_NORMAL <= gain < math.inf):
+        raise ValueError(
+            f"{name} must give a gain in float64's normal range [2.2e-308, 1.8e308], got {param!r} (gain {gain:.6g})"
+        )
+    return gain
+
+
+_SMALLEST_NORMAL = 2.2250738585072014e-308
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -115,6 +134,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     name = check_choice("nonlinearity", nonlinearity, TORCH_NAMES + DERIVED_NAMES)
     if name == "leaky_relu":
         slope = LEAKY_RELU_SLOPE if param is None else check_real("param", param)
+        if abs(slope) > 1e150:  # 1 + a^2 overflows: sqrt(2 / a^2) to full precision (1/a^2 is below 1e-300)
+            return _normal_gain("param", param, math.sqrt(2.0) / abs(slope))
         return PYTORCH_GAINS[name](slope)
     if name in PYTORCH_GAINS:
         return PYTORCH_GAINS[name](0.0)

@@ -21,6 +21,7 @@ from .samplers import (
     MIN_TRUNCATION_MASS,
     TRUNCATED_STD_2,
     FloatArray,
+    ParameterRangeError,
     Plan,
     normal,
     normal_plan,
@@ -31,7 +32,7 @@ from .samplers import (
     uniform,
 )
 from .schemes import DISTRIBUTIONS, MODES, NAMED_SCHEMES, Distribution, Mode, fan_size
-from .validation import check_choice, check_int, check_real, check_shape, is_int
+from .validation import check_choice, check_int, check_real, check_shape, is_int, resolve_dtype
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -74,7 +75,12 @@ def _check_fans(fans: Any) -> tuple[int, int]:
         raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
     if len(fans) != 2:
         raise ValueError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
-    return check_int("fans[0]", fans[0], minimum=1), check_int("fans[1]", fans[1], minimum=1)
+    # No array has more than 2**63 elements, and a larger fan would overflow the float division.
+    what = "an int in [1, 2**63)"
+    return (
+        check_int("fans[0]", fans[0], minimum=1, maximum=2**63 - 1, what=what),
+        check_int("fans[1]", fans[1], minimum=1, maximum=2**63 - 1, what=what),
+    )
 
 
 def variance_scaling(
@@ -162,15 +168,34 @@ def variance_scaling(
         if fans is not None
         else compute_fans(dims, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
     )
-    n = fan_size(mode, fan_in, fan_out)
+    try:
+        n = fan_size(mode, fan_in, fan_out)
+        var = s / n if n else 0.0
+    except OverflowError:  # fans read from a shape with dimensions beyond float64
+        raise ValueError(
+            f"shape must have fans below 2**1024, got a shape of rank {len(dims)} with larger fans"
+        ) from None
     if n == 0:  # a zero-element weight: nothing to draw, nothing to divide
         return sample(dims, normal_plan(0.0, 0.0), seed, generator, dtype, out)
-    return sample(dims, _DISTRIBUTION[distribution](s / n), seed, generator, dtype, out)
+    if var == 0.0 and s != 0.0:
+        raise ParameterRangeError(
+            f"scale must give a nonzero weight variance scale / fan, got scale={scale!r} and fan {n:g} "
+            f"(scale / fan underflows float64 to 0)"
+        )
+    try:
+        return sample(dims, _DISTRIBUTION[distribution](var), seed, generator, dtype, out)
+    except ParameterRangeError as exc:  # the sampler's derived quantity, traced back to scale
+        raise ParameterRangeError(
+            f"scale must give weights that fit {resolve_dtype(dtype, out)}, got scale={scale!r} "
+            f"with fan {n:g} ({distribution}): {exc}"
+        ) from None
 
 
 # --- named schemes: one call each ------------------------------------------------------
 def _gain(gain: float, nonlinearity: str | None) -> float:
     g = check_real("gain", gain, minimum=0.0)
+    if g > _MAX_GAIN:
+        raise ValueError(f"gain must be a finite real number in [0, 1.34e154] (gain**2 finite), got {gain!r}")
     if nonlinearity is None:
         return g
     if g != 1.0:
@@ -180,7 +205,16 @@ def _gain(gain: float, nonlinearity: str | None) -> float:
 
 def _he_gain(a: float, nonlinearity: str) -> float:
     slope = check_real("a", a)
-    return calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
+    try:
+        return calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
+    except ValueError as exc:  # a slope whose gain leaves float64's normal range
+        if not str(exc).startswith("param "):
+            raise
+        raise ValueError(f"a must give a gain in float64's normal range, got a={a!r}: {exc}") from None
+
+
+#: Largest gain whose square, the variance scale, is a finite float64: sqrt(1.797e308).
+_MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
 
 
 def _named(
@@ -196,17 +230,20 @@ def _named(
 ) -> FloatArray:
     """``variance_scaling(shape, gain**2, mode, distribution)`` with the row ``name`` of NAMED_SCHEMES."""
     spec = NAMED_SCHEMES[name]
-    return variance_scaling(
-        shape,
-        gain**2,
-        spec.mode if mode is None else mode,
-        spec.distribution,
-        layout=layout,
-        seed=seed,
-        generator=generator,
-        dtype=dtype,
-        out=out,
-    )
+    try:
+        return variance_scaling(
+            shape,
+            gain**2,
+            spec.mode if mode is None else mode,
+            spec.distribution,
+            layout=layout,
+            seed=seed,
+            generator=generator,
+            dtype=dtype,
+            out=out,
+        )
+    except ParameterRangeError as exc:  # traced back to the gain (scale = gain**2)
+        raise ParameterRangeError(f"gain must give weights that fit the dtype, got gain={gain!r}: {exc}") from None
 
 
 def xavier_uniform(

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from ._rng import Generator, resolve
+from ._rng import Generator, check_source, resolve
 from .launch import fill_flat
-from .validation import check_bool, check_out, check_real, check_shape, resolve_dtype
+from .validation import allocate, check_bool, check_out, check_real, check_shape, resolve_dtype
 
-__all__ = ["MIN_TRUNCATION_MASS", "TRUNCATED_STD_2", "FloatArray", "normal", "truncated_normal", "uniform"]
+__all__ = [
+    "MIN_TRUNCATION_MASS",
+    "TRUNCATED_STD_2",
+    "FloatArray",
+    "ParameterRangeError",
+    "normal",
+    "truncated_normal",
+    "uniform",
+]
 
 FloatArray = NDArray[np.floating[Any]]
 
@@ -35,6 +44,63 @@ TRUNCATED_STD_2 = 0.87962566103423978
 MIN_TRUNCATION_MASS = 1e-250
 
 
+#: Largest ``|z|`` a standard-normal kernel can return, per output dtype, rounded up: Box-Muller's
+#: ``sqrt(-2 log 2**-b)`` with b = 24 or 53 random bits (5.77, 8.57); the inverse CDF's grid ends are inside.
+_Z_MAX = {np.dtype(np.float32): 5.8, np.dtype(np.float64): 8.6}
+
+
+class ParameterRangeError(ValueError):
+    """Parameters of the right type and range whose derived quantities do not fit the output dtype.
+
+    A width ``high - low``, a standard deviation, a bound or an extreme sample
+    that overflows the dtype, or a nonzero one that rounds to zero or to a
+    subnormal there.  A ``ValueError``, so callers need not know it; the
+    initialisers catch it to name their own parameter (``scale``, ``gain``).
+    """
+
+
+def _fits(dt: np.dtype[Any], value: float) -> bool:
+    """Whether ``|value|`` is finite in ``dt`` (after rounding to it)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(dt.type(value)))
+
+
+def _normal_size(dt: np.dtype[Any], value: float) -> bool:
+    """Whether the nonzero ``value`` stays a normal (neither zero nor subnormal) number in ``dt``."""
+    with np.errstate(over="ignore", under="ignore"):
+        return bool(abs(dt.type(value)) >= np.finfo(dt).smallest_normal)
+
+
+def _check_derived(
+    dt: np.dtype[Any], name: str, value: float, given: str, *, nonzero: bool = True, exact: str | None = None
+) -> None:
+    """Refuse a derived quantity ``name`` that overflows ``dt`` or (if nonzero) underflows it.
+
+    ``exact`` shows the value when its float64 is already infinite (a width of 2e308).
+    """
+    if not _fits(dt, value):
+        shown = exact if exact is not None and math.isinf(value) else f"{value:.6g}"
+        raise ParameterRangeError(
+            f"{name} must be finite in {dt}, got {given} ({name} {shown} overflows {dt}, "
+            f"whose largest value is {float(np.finfo(dt).max):.6g})"
+        )
+    if nonzero and value != 0 and not _normal_size(dt, value):
+        raise ParameterRangeError(
+            f"{name} must be 0 or a normal {dt} number, got {given} ({name} {value:.6g} rounds to "
+            f"{'0' if dt.type(value) == 0 else 'a subnormal'} in {dt}, below {float(np.finfo(dt).smallest_normal):.6g})"
+        )
+
+
+def _check_extent(dt: np.dtype[Any], mean: float, std: float, given: str) -> None:
+    """Refuse a normal whose extreme samples ``mean +- z_max std`` overflow ``dt``."""
+    extreme = abs(mean) + _Z_MAX[dt] * std
+    if not _fits(dt, extreme):
+        raise ParameterRangeError(
+            f"|mean| + {_Z_MAX[dt]} std must be finite in {dt}, got {given} (the largest sample, "
+            f"{extreme:.6g}, overflows {dt}, whose largest value is {float(np.finfo(dt).max):.6g})"
+        )
+
+
 # --- the sampling core -----------------------------------------------------------
 #: A plan maps the output dtype to the sampler kind (a name of ``kernels.kinds.KINDS``) and its params.
 Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
@@ -43,15 +109,22 @@ Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
 def sample(
     shape: Any, plan: Plan, seed: Any, generator: Generator | None, dtype: DTypeLike | None, out: Any
 ) -> FloatArray:
-    """Validate everything, then reserve a stream and fill ``out`` (or a new array) in one kernel call."""
+    """Validate everything, allocate, then reserve a stream and fill ``out`` (or the new array) in one kernel call.
+
+    The allocation comes before the stream is reserved, so a call that fails
+    with ``MemoryError`` leaves a generator where it was and a retry draws
+    the same stream.
+    """
     dims = check_shape(shape)
     dt = resolve_dtype(dtype, out)
     if out is not None:
         check_out(out, dims, dt)
     kind, params = plan(dt)
-    key = resolve(seed, generator)  # checks seed and generator; the one state change, after every check
+    if not (generator is None and type(seed) is int and seed >= 0):
+        check_source(seed, generator)  # before the allocation: a bad seed is no MemoryError
     if out is None:
-        out = np.empty(dims, dt)
+        out = allocate(dims, dt)
+    key = resolve(seed, generator)  # the one state change, after every check and the allocation
     if out.size:
         fill_flat(kind, out.reshape(-1), key, 0, params)
     result: FloatArray = out
@@ -100,6 +173,10 @@ _MEMO_SIZE = 4096
 def uniform_plan(low: float, high: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         f = dt.type
+        given = f"high={high!r}, low={low!r}"
+        _check_derived(dt, "low", low, given, nonzero=False)
+        _check_derived(dt, "high", high, given, nonzero=False)
+        _check_derived(dt, "high - low", high - low, given, exact=f"{Decimal(high) - Decimal(low):.6g}")
         lo, hi = f(low), f(high)
         if not lo < hi:
             raise ValueError(f"high must be > low in {dt}, got low={low!r} and high={high!r}, which round to one value")
@@ -111,6 +188,7 @@ def uniform_plan(low: float, high: float) -> Plan:
 @_memoised
 def symmetric_plan(bound: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        _check_derived(dt, "bound", bound, f"bound={bound!r}")
         b = dt.type(bound)
         return "symmetric_uniform", (b, np.nextafter(b, dt.type(0)))
 
@@ -120,6 +198,10 @@ def symmetric_plan(bound: float) -> Plan:
 @_memoised
 def normal_plan(mean: float, std: float) -> Plan:
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        given = f"mean={mean!r}, std={std!r}"
+        _check_derived(dt, "std", std, given)
+        _check_derived(dt, "mean", mean, given, nonzero=False)
+        _check_extent(dt, mean, std, given)
         return "normal", (dt.type(mean), dt.type(std))
 
     return plan
@@ -157,6 +239,15 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     bounds = (mean + std * a, mean + std * b)
 
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        given = f"mean={mean!r}, std={std!r}, a={a!r}, b={b!r}"
+        _check_derived(dt, "std", std, given)
+        _check_derived(dt, "mean", mean, given, nonzero=False)
+        for end, z, what in zip(bounds, (a, b), ("mean + std * a", "mean + std * b"), strict=True):
+            if math.isfinite(z):  # a finite end must stay finite: std = 1.8e308 at a = -2 overflows
+                _check_derived(dt, what, end, given, nonzero=False)
+        # An infinite end: the samples reach the grid's extreme p instead.
+        if not (math.isfinite(a) and math.isfinite(b)):
+            _check_extent(dt, mean, std, given)
         f32 = dt == np.float32
         bits, w_central = (24, _tf.W_CENTRAL_F32) if f32 else (53, _tf.W_CENTRAL_F64)
         w_tail = _tf.W_TAIL1_F64 if f32 else _tf.W_TAIL2_F64

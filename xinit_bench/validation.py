@@ -51,6 +51,7 @@ from numpy.typing import DTypeLike, NDArray
 __all__ = [
     "FLOAT_DTYPES",
     "Shape",
+    "allocate",
     "check_bool",
     "check_callable",
     "check_choice",
@@ -121,7 +122,7 @@ def check_int(
         raise TypeError(f"{name} must be {allowed}, got {value!r}")
     v = int(value)
     if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {_short(value)}")
     return v
 
 
@@ -151,7 +152,12 @@ def check_real(
     # type() first: the ABC check of is_real costs more than the rest of a small call.
     if not (type(value) is float or type(value) is int or is_real(value)):
         raise TypeError(f"{name} must be {_real_range(minimum, positive, allow_inf)}, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64 (2**1100): a real of the wrong value
+        raise ValueError(
+            f"{name} must be {_real_range(minimum, positive, allow_inf)}, got {_short(value)} (beyond float64)"
+        ) from None
     if (
         math.isnan(v)
         or (math.isinf(v) and not allow_inf)
@@ -160,6 +166,14 @@ def check_real(
     ):
         raise ValueError(f"{name} must be {_real_range(minimum, positive, allow_inf)}, got {value!r}")
     return v
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, or for a huge int ``2**1100``-style, so that a message stays one line."""
+    if is_int(value) and abs(int(value)).bit_length() > 64:
+        v = int(value)
+        return f"an int of about {'-' if v < 0 else ''}2**{abs(v).bit_length() - 1}"
+    return repr(value)
 
 
 def _real_range(minimum: float | None, positive: bool, allow_inf: bool) -> str:
@@ -303,6 +317,8 @@ def check_out(out: Any, shape: Shape, dtype: np.dtype[Any], name: str = "out") -
             f"{name} must be a numpy.ndarray (np.memmap and torch_tensor.numpy() views qualify), "
             f"got {type(out).__name__}"
         )
+    if isinstance(out, np.matrix):  # a matrix stays 2-d when flattened: no flat view to fill
+        raise TypeError(f"{name} must be a numpy.ndarray, got numpy.matrix (pass np.asarray(m) instead)")
     if out.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {out.dtype}")
     if out.dtype != dtype:
@@ -317,6 +333,24 @@ def check_out(out: Any, shape: Shape, dtype: np.dtype[Any], name: str = "out") -
             "got a strided view; fill a contiguous array and copy it into the view instead"
         )
     return out
+
+
+def allocate(dims: tuple[int, ...], dt: np.dtype[Any], name: str = "shape") -> NDArray[Any]:
+    """``np.empty(dims, dt)``; a shape NumPy cannot represent is a ``ValueError`` that names ``name``.
+
+    Raises
+    ------
+    ValueError
+        More elements or bytes than an array can hold (NumPy's own message does not name the shape).
+    MemoryError
+        A shape that an array can hold but that memory cannot.
+    """
+    try:
+        return np.empty(dims, dt)
+    except ValueError:
+        raise ValueError(
+            f"{name} must describe an array NumPy can hold (at most {np.iinfo(np.intp).max} bytes), got {dims}"
+        ) from None
 
 
 def resolve_dtype(dtype: DTypeLike | None, out: Any) -> np.dtype[Any]:

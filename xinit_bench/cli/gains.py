@@ -73,6 +73,10 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
         caption=escape(
             "forward: g^2 E[phi(sqrt(q*) z)^2] = q*;  backward: chi_1 = g^2 E[phi'^2] = 1;  edge of chaos: "
             "chi_1 = 1 with a bias sigma_b that puts q* on the length map.\n"
+            "chi_1 at q*: g^2 E[phi'(sqrt(q*) z)^2] of the forward gain, the per-layer gradient factor "
+            "(Schoenholz et al. 2017); phase: ordered (chi_1 < 1 - 1e-3, gradients vanish as chi_1^L), "
+            "critical (|chi_1 - 1| <= 1e-3) or chaotic (chi_1 > 1 + 1e-3, gradients explode).  "
+            "Only the backward and edge-of-chaos gains are critical by construction.\n"
             "slope at q*: d q^l / d q^(l-1) of the forward-criterion network at q*; above 1 the fixed "
             "point is unstable and q drifts away geometrically with depth.  "
             "pytorch: torch.nn.init.calculate_gain, '-' where PyTorch rejects the name."
@@ -83,13 +87,15 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
         "activation",
         "pytorch",
         "forward g",
+        "chi_1 at q*",
+        "phase",
         "slope at q*",
         "backward g",
         "EoC sigma_w",
         "EoC sigma_b",
         "edge of chaos",
     ):
-        table.add_column(column, justify="left" if column in ("activation", "edge of chaos") else "right")
+        table.add_column(column, justify="left" if column in ("activation", "phase", "edge of chaos") else "right")
     for r in rows:
         fwd, bwd, eoc = (r[c] for c in prop.CRITERIA)
         torch = "-" if r["pytorch"] is None else f"{r['pytorch']:.4f}"
@@ -97,6 +103,8 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
             escape(r["activation"]),
             torch,
             f"{fwd.gain:.4f}",
+            f"{fwd.chi1:.4f}",
+            fwd.phase,
             _slope(fwd),
             f"{bwd.gain:.4f}",
             f"{eoc.gain:.4f}" if eoc.feasible else "-",

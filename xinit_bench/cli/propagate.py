@@ -70,7 +70,7 @@ def setup_arguments(subparsers: Any) -> None:
             "examples:\n"
             "  xinit-bench propagate --preset he2015\n"
             "  xinit-bench propagate --preset glorot2010 --plot glorot.png --json results.json\n"
-            "  xinit-bench propagate --activation tanh --init xavier_normal --gain 1.5925 --depth 50 --width 512\n"
+            "  xinit-bench propagate --activation tanh --init lecun_normal --gain 1.4674 --bias-std 0.3885 --depth 50\n"
             "  xinit-bench propagate --activation gelu --widths 784,512,512,10 --bias-std 0.1 --no-plot --json"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -24,12 +24,23 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from ..activations import ACTIVATIONS, Activation, get_activation
 from ..gains import PYTORCH_GAINS
 from ..gauss import length_map_slope, moment
 from ..validation import check_choice, check_real
 
-__all__ = ["CRITERIA", "Criterion", "CriticalGain", "critical_gain", "gain_table"]
+__all__ = [
+    "CRITERIA",
+    "CRITICAL_TOLERANCE",
+    "Criterion",
+    "CriticalGain",
+    "Phase",
+    "critical_gain",
+    "gain_table",
+    "phase",
+]
 
 Criterion = Literal["forward", "backward", "edge_of_chaos"]
 CRITERIA: tuple[str, ...] = ("forward", "backward", "edge_of_chaos")
@@ -40,10 +51,12 @@ class CriticalGain:
     """Result of :func:`critical_gain`.
 
     ``gain`` is ``sigma_w`` with ``Var[W] = gain^2 / fan_in``; ``bias_std`` is
-    ``sigma_b``; ``chi1 = gain^2 E[phi'^2]`` is the per-layer gradient factor;
+    ``sigma_b``; ``chi1 = gain^2 E[phi'(sqrt(q) z)^2]`` is the per-layer gradient factor at ``q``;
     ``length_slope`` is the slope of the length map at ``q`` (stable < 1).
     ``feasible`` is False when the edge of chaos needs ``sigma_b^2 < 0``;
-    ``stable`` is None when not feasible.
+    ``stable`` is None when not feasible.  ``phase`` is :func:`phase` of
+    ``chi1``: ``"ordered"`` (gradients vanish as ``chi1^L``), ``"critical"``
+    or ``"chaotic"`` (they explode), Schoenholz et al. (2017), section 3.
     """
 
     activation: str
@@ -56,10 +69,35 @@ class CriticalGain:
     feasible: bool
     stable: bool | None
     note: str
+    phase: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
+
+
+#: Half-width of the critical band of chi_1: ``|chi_1 - 1| <= CRITICAL_TOLERANCE`` is critical.
+CRITICAL_TOLERANCE = 1e-3
+Phase = Literal["ordered", "critical", "chaotic"]
+
+
+def phase(chi1: float) -> Phase:
+    """The mean-field phase of a network with per-layer gradient factor ``chi1``.
+
+    ``"ordered"`` for ``chi1 < 1 - 1e-3``, ``"chaotic"`` for ``chi1 > 1 + 1e-3``,
+    ``"critical"`` between (Schoenholz et al. 2017, section 3: over ``L``
+    layers the gradient second moment scales as ``chi1^L``).
+
+    Examples
+    --------
+    >>> phase(1.18), phase(1.0), phase(0.5)
+    ('chaotic', 'critical', 'ordered')
+    """
+    if chi1 > 1.0 + CRITICAL_TOLERANCE:
+        return "chaotic"
+    if chi1 < 1.0 - CRITICAL_TOLERANCE:
+        return "ordered"
+    return "critical"
 
 
 def critical_gain(
@@ -100,9 +138,17 @@ def critical_gain(
     act = get_activation(activation, param)
     check_choice("criterion", criterion, CRITERIA)
     q = check_real("q", q, positive=True)
-    m2 = moment(act, q, "phi2")
-    d2 = moment(act, q, "dphi2")
-    slope = length_map_slope(act, q)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+        m2 = moment(act, q, "phi2")
+        d2 = moment(act, q, "dphi2")
+        slope = length_map_slope(act, q)
+    usable = all(math.isfinite(v) and v > 0 for v in (m2, d2)) and math.isfinite(slope)
+    if not (usable and math.isfinite(q / m2) and math.isfinite(1.0 / d2)):
+        # E[phi^2] or E[phi'^2] overflowed or vanished in float64: no gain to report.
+        raise ValueError(
+            f"{'param' if param is not None else 'q'} must keep E[phi^2] and E[phi'^2] finite and > 0 in float64, "
+            f"got q={q!r}, param={param!r} for {act.label} (E[phi^2] = {m2:.6g}, E[phi'^2] = {d2:.6g})"
+        )
     sb2 = 0.0
     feasible = True
     note = ""
@@ -125,7 +171,13 @@ def critical_gain(
         else:
             stable = bool(s < 1.0)
             note = note or ("stable fixed point" if stable else f"unstable fixed point (slope {s:.4g} > 1)")
-    return CriticalGain(act.label, criterion, q, math.sqrt(g2), math.sqrt(sb2), g2 * d2, s, feasible, stable, note)
+    chi1 = g2 * d2
+    where = phase(chi1)
+    if criterion == "forward" and where != "critical":
+        growth = "grow" if where == "chaotic" else "shrink"
+        decades = 100 * math.log10(chi1)  # chi1**100 itself may overflow
+        note += f"; {where}: chi_1 = {chi1:.4g}, gradients {growth} as chi_1^L (x10^{decades:.1f} over 100 layers)"
+    return CriticalGain(act.label, criterion, q, math.sqrt(g2), math.sqrt(sb2), chi1, s, feasible, stable, note, where)
 
 
 def gain_table(q: float = 1.0) -> list[dict[str, Any]]:

@@ -33,12 +33,14 @@ Buffer = NDArray[np.floating[Any]]
 STATS: tuple[str, ...] = ("pre_sq", "act_sq", "act_var", "grad_act_sq", "grad_pre_sq", "weight_grad_var")
 
 
-def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.float32) -> int:
-    """Bytes that :func:`simulate` allocates for one network.
+def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.float32, repeats: int = 1) -> int:
+    """Bytes that :func:`simulate` allocates for one network and its ``repeats`` rows of results.
 
     Weights and biases of every layer, the input, ``A^l`` and ``D^l`` of every
     layer, one GEMM output ``H``, two gradient buffers and one weight-gradient
-    buffer, in ``dtype``; plus the float64 per-row partial sums.
+    buffer, in ``dtype``; plus the float64 per-row partial sums, and the
+    float64 results: ``repeats x len(STATS) x L``, held twice (the raw array
+    and the per-statistic copies of the result).
 
     Examples
     --------
@@ -51,7 +53,8 @@ def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.flo
     elems = sum(ws[l] * ws[l + 1] + ws[l + 1] for l in range(len(ws) - 1))
     elems += batch * ws[0] + 2 * batch * sum(ws[1:]) + 3 * batch * nmax
     elems += max(ws[l] * ws[l + 1] for l in range(len(ws) - 1))
-    return int(elems * item + 8 * (3 * batch + nmax))
+    results = 2 * repeats * len(STATS) * (len(ws) - 1)
+    return int(elems * item + 8 * (3 * batch + nmax) + 8 * results)
 
 
 class Engine:
@@ -170,18 +173,20 @@ class Engine:
                 np.matmul(self.D[l], self.W[l], out=self._g[(L - l) % 2][: B * n_in].reshape(B, n_in))
 
 
-def check_memory(widths: tuple[int, ...], batch: int, dt: type, max_memory: int | None) -> None:
+def check_memory(widths: tuple[int, ...], batch: int, dt: type, max_memory: int | None, repeats: int = 1) -> None:
     """Refuse (``ValueError``) a network whose :func:`estimate_memory` exceeds the limit.
 
     The limit is ``max_memory`` bytes, by default 80% of
     :func:`~xinit_bench.runtime.available_memory`.
     """
-    need = estimate_memory(widths, batch, dt)
+    need = estimate_memory(widths, batch, dt, repeats)
     limit = int(0.8 * available_memory()) if max_memory is None else int(max_memory)
     if need > limit:
         raise ValueError(
-            f"simulation needs an estimated {need / 2**30:.2f} GiB ({need} bytes) for widths of "
-            f"{len(widths) - 1} layers up to {max(widths)} units, batch={batch}, dtype={np.dtype(dt).name}; "
+            f"batch, widths and repeats must fit in memory: the simulation needs an estimated "
+            f"{need / 2**30:.2f} GiB ({need} bytes) for widths of "
+            f"{len(widths) - 1} layers up to {max(widths)} units, batch={batch}, repeats={repeats}, "
+            f"dtype={np.dtype(dt).name}; "
             f"the limit is {limit / 2**30:.2f} GiB "
             f"({'80% of available memory' if max_memory is None else 'max_memory'}). "
             "Reduce batch or width, or raise max_memory."

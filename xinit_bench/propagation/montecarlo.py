@@ -56,7 +56,8 @@ from ..activations import Activation, get_activation
 from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
 from .engine import STATS, Engine, check_memory, estimate_memory
-from .network import InitSpec, resolve_widths
+from .network import InitSpec, _bounded, resolve_widths
+from .theory import predict
 
 __all__ = ["STATS", "Progress", "SimulationResult", "SpeedResult", "estimate_memory", "measure_speed", "simulate"]
 
@@ -127,8 +128,8 @@ def _check_run(
 ) -> tuple[int, int, int, type, int | None]:
     """The checks :func:`simulate` and :func:`measure_speed` share."""
     return (
-        check_int("batch", batch, minimum=1),
-        check_int(repeats_name, repeats, minimum=1),
+        _bounded("batch", batch, 2**63 - 1),
+        _bounded(repeats_name, repeats, 2**63 - 1),
         check_int("seed", seed, minimum=0),
         check_dtype("dtype", dtype).type,
         None if kernel_threads is None else check_thread_count("kernel_threads", kernel_threads),
@@ -231,7 +232,15 @@ def simulate(
     record_svals = check_bool("singular_values", singular_values)
     limit = None if max_memory is None else check_int("max_memory", max_memory, minimum=0)
     check_callable("progress", progress, optional=True)
-    check_memory(ws, B, dt, limit)
+    spec.check_fits(ws, dt)
+    if sb > 0 and not (sb * 8.6 <= float(np.finfo(dt).max) and sb >= float(np.finfo(dt).smallest_normal)):
+        info = np.finfo(dt)
+        raise ValueError(
+            f"bias_std must be 0 or in [{float(info.smallest_normal):.3g}, {float(info.max) / 8.6:.3g}] "
+            f"for {np.dtype(dt).name} biases, got {bias_std!r}"
+        )
+    _check_magnitudes(act, ws, spec, sb, q0, dt)
+    check_memory(ws, B, dt, limit, repeats=R)
 
     L = len(ws) - 1
     eng = Engine(act, ws, spec, sb, B, dt, q0)
@@ -263,6 +272,31 @@ def simulate(
         per_repeat={k: raw[:, i, :].copy() for i, k in enumerate(STATS)},
         singular_value_mean=svals,
     )
+
+
+#: Margin between the predicted RMS of a pre-activation or gradient and the dtype's largest value:
+#: the GEMMs sum products of heavy-tailed terms, and one overflow makes a statistic inf or NaN.
+_MAGNITUDE_MARGIN = 1e6
+
+
+def _check_magnitudes(act: Activation, ws: tuple[int, ...], spec: InitSpec, sb: float, q0: float, dt: type) -> None:
+    """Refuse, before any allocation, a network whose predicted second moments overflow ``dt``.
+
+    The mean-field prediction (:func:`~xinit_bench.propagation.predict`,
+    microseconds per layer) gives every layer's ``q^l`` and gradient second
+    moments; when one's square root comes within ``_MAGNITUDE_MARGIN`` of the
+    dtype's largest value, the Monte Carlo would return inf or NaN statistics.
+    """
+    p = predict(act, widths=ws, init=spec, bias_std=sb, input_second_moment=q0)
+    root = float(np.finfo(dt).max) / _MAGNITUDE_MARGIN
+    limit = root * root  # inf for float64 (no OverflowError, unlike **)
+    peak = max(float(np.max(v)) for v in (p.pre_sq, p.act_sq, p.grad_act_sq, p.grad_pre_sq))
+    if not peak <= limit:
+        raise ValueError(
+            f"gain, bias_std and input_second_moment must keep the network's values well inside "
+            f"{np.dtype(dt).name}, got gain={spec.gain!r}, bias_std={sb!r}, input_second_moment={q0!r} "
+            f"(the mean-field prediction reaches a second moment of {peak:.3g}, above {limit:.3g})"
+        )
 
 
 @dataclass(frozen=True)

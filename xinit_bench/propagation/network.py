@@ -24,6 +24,9 @@ from ..validation import check_choice, check_int, check_real, is_int
 
 __all__ = ["INIT_NAMES", "Distribution", "InitSpec", "Scheme", "resolve_widths"]
 
+#: Largest gain whose square is a finite float64.
+_MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
+
 Scheme = Literal["xavier", "he", "lecun", "standard"]
 #: The heuristic of Glorot & Bengio (2010), eq. (1): ``U[-g/sqrt(n_in), g/sqrt(n_in)]``.
 #: It is no scheme of the public API, so it is not in ``NAMED_SCHEMES``.
@@ -42,7 +45,8 @@ def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tupl
         ``widths`` that is not a sequence.
     ValueError
         ``widths`` together with ``depth`` or ``width``; neither given;
-        ``depth < 1``; a width ``< 1``; ``widths`` with fewer than 2 entries.
+        ``depth < 1`` or above 100000; a width ``< 1`` or of ``2**63`` or more;
+    ``widths`` with fewer than 2 entries.
 
     Examples
     --------
@@ -59,11 +63,28 @@ def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tupl
             raise TypeError(f"widths must be a sequence of ints >= 1, got {widths!r}")
         if len(widths) < 2:
             raise ValueError(f"widths must list the input and at least one layer (>= 2 entries), got {widths!r}")
-        return tuple(check_int(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths))
+        if len(widths) > MAX_DEPTH + 1:
+            raise ValueError(f"widths must have at most {MAX_DEPTH + 1} entries, got {len(widths)}")
+        return tuple(_bounded(f"widths[{i}]", w, MAX_WIDTH) for i, w in enumerate(widths))
     if depth is None or width is None:
         raise ValueError(f"pass depth= and width=, or widths= (got depth={depth!r}, width={width!r})")
-    d = check_int("depth", depth, minimum=1)
-    return (check_int("width", width, minimum=1),) * (d + 1)
+    d = _bounded("depth", depth, MAX_DEPTH)
+    return (_bounded("width", width, MAX_WIDTH),) * (d + 1)
+
+
+def _bounded(name: str, value: Any, maximum: int) -> int:
+    """``check_int(name, value, minimum=1)``, then at most ``maximum`` (a separate message)."""
+    v = check_int(name, value, minimum=1)
+    if v > maximum:
+        check_int(name, v, minimum=1, maximum=maximum)
+    return v
+
+
+#: Most layers of a network: the theory costs microseconds per layer, the Monte Carlo far more,
+#: and a deeper tuple of widths would only exhaust memory.
+MAX_DEPTH = 100_000
+#: Most units per layer: no array holds more than 2**63 elements.
+MAX_WIDTH = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,8 @@ class InitSpec:
             An unknown name, or a gain that is not finite and > 0.
         """
         g = None if gain is None else check_real("gain", gain, positive=True)
+        if g is not None and g > _MAX_GAIN:
+            raise ValueError(f"gain must be a finite real number in (0, 1.34e154] (gain**2 finite), got {gain!r}")
         if isinstance(init, InitSpec):
             return init if g is None else cls(init.scheme, init.distribution, g)
         if not isinstance(init, str):
@@ -138,6 +161,25 @@ class InitSpec:
         if self.scheme == STANDARD:
             return g2 / (3.0 * fan_in)
         return g2 / fan_size(NAMED_SCHEMES[self.name].mode, fan_in, fan_out)
+
+    def check_fits(self, widths: Sequence[int], dtype: Any) -> None:
+        """Refuse (``ValueError`` naming the gain) weights whose variance or largest value leaves ``dtype``.
+
+        Every layer's ``Var[W]`` must be a nonzero float64 and its largest
+        possible weight (``8.6`` standard deviations of the parent normal, or
+        the uniform bound) a finite, normal number in ``dtype``: the checks the
+        samplers would make, before any buffer is allocated.
+        """
+        dt = np.dtype(dtype)
+        info = np.finfo(dt)
+        for l in range(len(widths) - 1):
+            var = self.variance(widths[l], widths[l + 1])
+            extreme = math.sqrt(var) * 8.6 / 0.8796 if math.isfinite(var) else math.inf
+            if not (var > 0 and float(info.smallest_normal) <= math.sqrt(var) and extreme <= float(info.max)):
+                raise ValueError(
+                    f"gain must give weights that fit {dt.name}, got gain={self.gain!r} for {self.name} "
+                    f"(layer {l + 1}: Var[W] = {var:.6g}, weights up to about {extreme:.6g})"
+                )
 
     def sample(self, out: NDArray[np.floating[Any]], generator: Generator) -> None:
         """Fill ``out`` (shape (fan_out, fan_in), torch layout) with this project's samplers."""

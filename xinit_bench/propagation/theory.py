@@ -38,6 +38,7 @@ the critical gains in :mod:`xinit_bench.propagation.critical`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -155,19 +156,26 @@ def predict(
     sb = check_real("bias_std", bias_std, minimum=0.0)
     q0 = check_real("input_second_moment", input_second_moment, positive=True)
     L = len(ws) - 1
+    spec.check_fits(ws, np.float64)
     var_w = np.array([spec.variance(ws[l], ws[l + 1]) for l in range(L)])
-    sb2 = sb**2
+    sb2 = sb * sb
     q = np.empty(L)
     m2 = np.empty(L)
     mean = np.empty(L)
     d2 = np.empty(L)
     prev = q0
     for l in range(L):
-        q[l] = ws[l] * var_w[l] * prev + sb2
+        q[l] = ws[l] * float(var_w[l]) * prev + sb2  # Python floats: an overflow is inf, refused below
+        if not math.isfinite(q[l]):
+            raise ValueError(
+                f"gain, bias_std, input_second_moment and param must keep the second moment q^l finite in "
+                f"float64, got gain={spec.gain!r}, bias_std={sb!r}, input_second_moment={q0!r}, param={param!r} "
+                f"(q^{l + 1} overflows)"
+            )
         m2[l] = moment(act, q[l], "phi2")
         mean[l] = moment(act, q[l], "phi")
         d2[l] = moment(act, q[l], "dphi2")
-        prev = m2[l]
+        prev = float(m2[l])
     ga = np.empty(L)
     gp = np.empty(L)
     g = 1.0
