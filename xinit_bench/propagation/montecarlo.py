@@ -56,7 +56,7 @@ from ..activations import Activation, get_activation
 from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
 from .engine import STATS, Engine, check_memory, estimate_memory
-from .network import InitSpec, _bounded, resolve_widths
+from .network import InitSpec, bounded_count, resolve_widths
 from .theory import predict
 
 __all__ = ["STATS", "Progress", "SimulationResult", "SpeedResult", "estimate_memory", "measure_speed", "simulate"]
@@ -128,8 +128,8 @@ def _check_run(
 ) -> tuple[int, int, int, type, int | None]:
     """The checks :func:`simulate` and :func:`measure_speed` share."""
     return (
-        _bounded("batch", batch, 2**63 - 1),
-        _bounded(repeats_name, repeats, 2**63 - 1),
+        bounded_count("batch", batch, 2**63 - 1),
+        bounded_count(repeats_name, repeats, 2**63 - 1),
         check_int("seed", seed, minimum=0),
         check_dtype("dtype", dtype).type,
         None if kernel_threads is None else check_thread_count("kernel_threads", kernel_threads),

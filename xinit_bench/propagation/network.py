@@ -22,7 +22,7 @@ from ..samplers import uniform
 from ..schemes import NAMED_SCHEMES, Distribution, fan_size
 from ..validation import check_choice, check_int, check_real, is_int
 
-__all__ = ["INIT_NAMES", "Distribution", "InitSpec", "Scheme", "resolve_widths"]
+__all__ = ["INIT_NAMES", "Distribution", "InitSpec", "Scheme", "bounded_count", "resolve_widths"]
 
 #: Largest gain whose square is a finite float64.
 _MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
@@ -65,14 +65,14 @@ def resolve_widths(depth: Any, width: Any, widths: Sequence[int] | None) -> tupl
             raise ValueError(f"widths must list the input and at least one layer (>= 2 entries), got {widths!r}")
         if len(widths) > MAX_DEPTH + 1:
             raise ValueError(f"widths must have at most {MAX_DEPTH + 1} entries, got {len(widths)}")
-        return tuple(_bounded(f"widths[{i}]", w, MAX_WIDTH) for i, w in enumerate(widths))
+        return tuple(bounded_count(f"widths[{i}]", w, MAX_WIDTH) for i, w in enumerate(widths))
     if depth is None or width is None:
         raise ValueError(f"pass depth= and width=, or widths= (got depth={depth!r}, width={width!r})")
-    d = _bounded("depth", depth, MAX_DEPTH)
-    return (_bounded("width", width, MAX_WIDTH),) * (d + 1)
+    d = bounded_count("depth", depth, MAX_DEPTH)
+    return (bounded_count("width", width, MAX_WIDTH),) * (d + 1)
 
 
-def _bounded(name: str, value: Any, maximum: int) -> int:
+def bounded_count(name: str, value: Any, maximum: int) -> int:
     """``check_int(name, value, minimum=1)``, then at most ``maximum`` (a separate message)."""
     v = check_int(name, value, minimum=1)
     if v > maximum:
