@@ -17,6 +17,7 @@ from numpy.typing import DTypeLike
 from ._rng import Generator
 from .fans import Layout, compute_fans
 from .gains import calculate_gain
+from .regions import Region
 from .samplers import (
     MIN_TRUNCATION_MASS,
     TRUNCATED_STD_2,
@@ -70,6 +71,11 @@ _DISTRIBUTION: dict[str, Callable[[float], Plan]] = {
 }
 
 
+def distribution_plan(distribution: Distribution, var: float) -> Plan:
+    """The plan of ``distribution`` with variance ``var`` (as :func:`variance_scaling` draws it), for work lists."""
+    return _DISTRIBUTION[check_choice("distribution", distribution, DISTRIBUTIONS)](var)
+
+
 def _check_fans(fans: Any) -> tuple[int, int]:
     if is_int(fans) or isinstance(fans, (str, bytes)) or not isinstance(fans, Sequence):
         raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
@@ -98,6 +104,7 @@ def variance_scaling(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """Weights with variance ``scale / n``: the core of every named scheme.
 
@@ -176,14 +183,14 @@ def variance_scaling(
             f"shape must have fans below 2**1024, got a shape of rank {len(dims)} with larger fans"
         ) from None
     if n == 0:  # a zero-element weight: nothing to draw, nothing to divide
-        return sample(dims, normal_plan(0.0, 0.0), seed, generator, dtype, out)
+        return sample(dims, normal_plan(0.0, 0.0), seed, generator, dtype, out, 0, region)
     if var == 0.0 and s != 0.0:
         raise ParameterRangeError(
             f"scale must give a nonzero weight variance scale / fan, got scale={scale!r} and fan {n:g} "
             f"(scale / fan underflows float64 to 0)"
         )
     try:
-        return sample(dims, _DISTRIBUTION[distribution](var), seed, generator, dtype, out)
+        return sample(dims, _DISTRIBUTION[distribution](var), seed, generator, dtype, out, 0, region)
     except ParameterRangeError as exc:  # the sampler's derived quantity, traced back to scale
         raise ParameterRangeError(
             f"scale must give weights that fit {resolve_dtype(dtype, out)}, got scale={scale!r} "
@@ -227,6 +234,7 @@ def _named(
     generator: Generator | None,
     dtype: DTypeLike | None,
     out: FloatArray | None,
+    region: Region | None,
 ) -> FloatArray:
     """``variance_scaling(shape, gain**2, mode, distribution)`` with the row ``name`` of NAMED_SCHEMES."""
     spec = NAMED_SCHEMES[name]
@@ -241,6 +249,7 @@ def _named(
             generator=generator,
             dtype=dtype,
             out=out,
+            region=region,
         )
     except ParameterRangeError as exc:  # traced back to the gain (scale = gain**2)
         raise ParameterRangeError(f"gain must give weights that fit the dtype, got gain={gain!r}: {exc}") from None
@@ -256,6 +265,7 @@ def xavier_uniform(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """Glorot & Bengio (2010) uniform: ``variance_scaling(shape, gain**2, "fan_avg", "uniform")``.
 
@@ -275,7 +285,7 @@ def xavier_uniform(
     array([[-0.92544943,  0.15255035],
            [ 0.09857993,  0.89674914]], dtype=float32)
     """
-    return _named("xavier_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
+    return _named("xavier_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
 
 
 def xavier_normal(
@@ -288,6 +298,7 @@ def xavier_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """Glorot & Bengio (2010) normal, untruncated: ``variance_scaling(shape, gain**2, "fan_avg", "normal")``.
 
@@ -296,7 +307,7 @@ def xavier_normal(
     Same as ``torch.nn.init.xavier_normal_`` (not JAX's ``glorot_normal``,
     which is truncated: that is :func:`xavier_truncated_normal`).
     """
-    return _named("xavier_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
+    return _named("xavier_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
 
 
 def xavier_truncated_normal(
@@ -309,6 +320,7 @@ def xavier_truncated_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """Glorot normal truncated at +-2 parent std, variance exactly ``2 g^2 / (fan_in + fan_out)``.
 
@@ -316,7 +328,7 @@ def xavier_truncated_normal(
     ``GlorotNormal`` and JAX's ``glorot_normal``.
     """
     return _named(
-        "xavier_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out
+        "xavier_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region
     )
 
 
@@ -331,6 +343,7 @@ def he_uniform(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """He et al. (2015) uniform: ``variance_scaling(shape, g**2, mode, "uniform")``.
 
@@ -347,7 +360,7 @@ def he_uniform(
     K. He et al., "Delving deep into rectifiers", ICCV 2015, eq. (10).
     https://arxiv.org/abs/1502.01852
     """
-    return _named("he_uniform", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
+    return _named("he_uniform", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region)
 
 
 def he_normal(
@@ -361,6 +374,7 @@ def he_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """He et al. (2015) normal, untruncated: ``variance_scaling(shape, g**2, mode, "normal")``.
 
@@ -368,7 +382,7 @@ def he_normal(
 
     As ``torch.nn.init.kaiming_normal_``.
     """
-    return _named("he_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
+    return _named("he_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region)
 
 
 def he_truncated_normal(
@@ -382,9 +396,12 @@ def he_truncated_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """He normal truncated at +-2 parent std with variance exactly ``g^2 / fan_mode`` (Keras' ``HeNormal``)."""
-    return _named("he_truncated_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out)
+    return _named(
+        "he_truncated_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region
+    )
 
 
 def lecun_uniform(
@@ -397,6 +414,7 @@ def lecun_uniform(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """LeCun uniform: ``variance_scaling(shape, gain**2, "fan_in", "uniform")``.
 
@@ -406,7 +424,7 @@ def lecun_uniform(
     ----------
     Y. LeCun et al., "Efficient BackProp", Neural Networks: Tricks of the Trade, 1998.
     """
-    return _named("lecun_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
+    return _named("lecun_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
 
 
 def lecun_normal(
@@ -419,6 +437,7 @@ def lecun_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """LeCun normal, untruncated: ``variance_scaling(shape, gain**2, "fan_in", "normal")``.
 
@@ -426,7 +445,7 @@ def lecun_normal(
 
     (Keras' and JAX's ``lecun_normal`` are truncated: that is :func:`lecun_truncated_normal`.)
     """
-    return _named("lecun_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
+    return _named("lecun_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
 
 
 def lecun_truncated_normal(
@@ -439,9 +458,12 @@ def lecun_truncated_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    region: Region | None = None,
 ) -> FloatArray:
     """LeCun normal truncated at +-2 parent std, variance exactly ``g^2 / fan_in`` (SELU networks' init)."""
-    return _named("lecun_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out)
+    return _named(
+        "lecun_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region
+    )
 
 
 glorot_uniform = xavier_uniform

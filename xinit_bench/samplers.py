@@ -17,9 +17,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from ._rng import Generator, check_source, resolve
-from .launch import fill_flat
-from .validation import allocate, check_bool, check_out, check_real, check_shape, resolve_dtype
+from ._rng import OFFSETS, Generator, check_source, resolve
+from .half import clamps
+from .launch import fill_flat, fill_runs
+from .regions import Region, check_region, region_runs
+from .validation import (
+    ParameterRangeError,
+    allocate,
+    check_bool,
+    check_int,
+    check_out,
+    check_real,
+    check_shape,
+    is_half,
+    resolve_dtype,
+)
 
 __all__ = [
     "MIN_TRUNCATION_MASS",
@@ -47,16 +59,6 @@ MIN_TRUNCATION_MASS = 1e-250
 #: Largest ``|z|`` a standard-normal kernel can return, per output dtype, rounded up: Box-Muller's
 #: ``sqrt(-2 log 2**-b)`` with b = 24 or 53 random bits (5.77, 8.57); the inverse CDF's grid ends are inside.
 _Z_MAX = {np.dtype(np.float32): 5.8, np.dtype(np.float64): 8.6}
-
-
-class ParameterRangeError(ValueError):
-    """Parameters of the right type and range whose derived quantities do not fit the output dtype.
-
-    A width ``high - low``, a standard deviation, a bound or an extreme sample
-    that overflows the dtype, or a nonzero one that rounds to zero or to a
-    subnormal there.  A ``ValueError``, so callers need not know it; the
-    initialisers catch it to name their own parameter (``scale``, ``gain``).
-    """
 
 
 def _fits(dt: np.dtype[Any], value: float) -> bool:
@@ -107,28 +109,81 @@ Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
 
 
 def sample(
-    shape: Any, plan: Plan, seed: Any, generator: Generator | None, dtype: DTypeLike | None, out: Any
+    shape: Any,
+    plan: Plan,
+    seed: Any,
+    generator: Generator | None,
+    dtype: DTypeLike | None,
+    out: Any,
+    offset: Any = 0,
+    region: Any = None,
 ) -> FloatArray:
     """Validate everything, allocate, then reserve a stream and fill ``out`` (or the new array) in one kernel call.
 
-    The allocation comes before the stream is reserved, so a call that fails
-    with ``MemoryError`` leaves a generator where it was and a retry draws
-    the same stream.
+    ``shape`` is the global shape; with ``region`` the output is
+    ``full[region]`` of it (:mod:`xinit_bench.regions`), and ``offset`` is the
+    stream position of the global tensor's first element.  The allocation
+    comes before the stream is reserved, so a call that fails with
+    ``MemoryError`` leaves a generator where it was and a retry draws the
+    same stream.
     """
     dims = check_shape(shape)
     dt = resolve_dtype(dtype, out)
+    first = 0 if type(offset) is int and offset == 0 else check_offset(offset)
+    out_dims, bounds = (dims, None) if region is None else check_region(region, dims)
+    if first and first + math.prod(dims) > OFFSETS:
+        raise ValueError(
+            f"offset must leave room for the tensor's {math.prod(dims)} elements below 2**62, got offset={offset!r}"
+        )
     if out is not None:
-        check_out(out, dims, dt)
-    kind, params = plan(dt)
+        check_out(out, out_dims, dt)
+    half = is_half(dt)
+    kind, params = plan(_F32 if half else dt)
+    limits = clamps(kind, params, dt, _given(kind, params)) if half else None
     if not (generator is None and type(seed) is int and seed >= 0):
         check_source(seed, generator)  # before the allocation: a bad seed is no MemoryError
     if out is None:
-        out = allocate(dims, dt)
+        out = allocate(out_dims, dt)
     key = resolve(seed, generator)  # the one state change, after every check and the allocation
     if out.size:
-        fill_flat(kind, out.reshape(-1), key, 0, params)
+        if bounds is None and limits is None:
+            fill_flat(kind, out.reshape(-1), key, first, params)
+        else:
+            starts, length = (np.zeros(1, np.int64), out.size) if bounds is None else region_runs(dims, bounds)
+            fill_block(kind, out, key, starts + first, length, params, limits)
     result: FloatArray = out
     return result
+
+
+_F32 = np.dtype(np.float32)
+
+
+def _given(kind: str, params: tuple[Any, ...]) -> str:
+    return f"the {kind} parameters {tuple(float(v) for v in params)} (their float32 values)"
+
+
+def check_offset(offset: Any) -> int:
+    """A sampler's ``offset``: an int in ``[0, 2**62)``."""
+    return check_int("offset", offset, minimum=0, maximum=OFFSETS - 1)
+
+
+def fill_block(
+    kind: str,
+    out: NDArray[Any],
+    key: tuple[np.uint32, np.uint32, np.uint32],
+    starts: NDArray[np.int64],
+    length: int,
+    params: tuple[Any, ...],
+    limits: tuple[np.float32, np.float32] | None,
+) -> None:
+    """Fill the C-contiguous ``out`` with the runs at stream positions ``starts``, ``length`` each, in one launch."""
+    m = starts.size
+    addresses = out.ctypes.data + np.arange(m, dtype=np.int64) * (length * out.itemsize)
+    counts = np.full(m, length, np.int64)
+    keys = np.tile(np.array(key, np.uint32), (m, 1))
+    table = np.tile(np.asarray(params), (m, 1))
+    table_clamps = None if limits is None else np.tile(np.array(limits, np.float32), (m, 1))
+    fill_runs(kind, out.dtype, addresses, counts, starts, keys, table, table_clamps)
 
 
 def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
@@ -275,6 +330,8 @@ def uniform(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    offset: int = 0,
+    region: Region | None = None,
 ) -> FloatArray:
     """Uniform samples on ``[low, high)``.
 
@@ -324,7 +381,7 @@ def uniform(
     hi = check_real("high", high)
     if not lo < hi:
         raise ValueError(f"high must be > low, got low={lo!r}, high={hi!r}")
-    return sample(shape, uniform_plan(lo, hi), seed, generator, dtype, out)
+    return sample(shape, uniform_plan(lo, hi), seed, generator, dtype, out, offset, region)
 
 
 def normal(
@@ -336,6 +393,8 @@ def normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    offset: int = 0,
+    region: Region | None = None,
 ) -> FloatArray:
     """Normal samples :math:`N(\\text{mean}, \\text{std}^2)` by the Box-Muller transform.
 
@@ -368,7 +427,7 @@ def normal(
     """
     m = check_real("mean", mean)
     s = check_real("std", std, minimum=0.0)
-    return sample(shape, normal_plan(m, s), seed, generator, dtype, out)
+    return sample(shape, normal_plan(m, s), seed, generator, dtype, out, offset, region)
 
 
 def truncated_normal(
@@ -383,6 +442,8 @@ def truncated_normal(
     generator: Generator | None = None,
     dtype: DTypeLike | None = None,
     out: FloatArray | None = None,
+    offset: int = 0,
+    region: Region | None = None,
 ) -> FloatArray:
     """Samples of :math:`N(\\text{mean}, \\text{std}^2)` conditioned on ``[lower, upper]``.
 
@@ -432,4 +493,4 @@ def truncated_normal(
         lo_std, hi_std = (lo_std - m) / s, (hi_std - m) / s
     if not lo_std < hi_std:
         raise ValueError(f"b must be > a, got a={a!r}, b={b!r}")
-    return sample(shape, truncated_plan(m, s, lo_std, hi_std), seed, generator, dtype, out)
+    return sample(shape, truncated_plan(m, s, lo_std, hi_std), seed, generator, dtype, out, offset, region)

@@ -50,8 +50,10 @@ from numpy.typing import DTypeLike, NDArray
 
 __all__ = [
     "FLOAT_DTYPES",
+    "ParameterRangeError",
     "Shape",
     "allocate",
+    "bfloat16",
     "check_bool",
     "check_callable",
     "check_choice",
@@ -60,10 +62,22 @@ __all__ = [
     "check_out",
     "check_real",
     "check_shape",
+    "is_half",
     "is_int",
     "is_real",
     "resolve_dtype",
 ]
+
+
+class ParameterRangeError(ValueError):
+    """Parameters of the right type and range whose derived quantities do not fit the output dtype.
+
+    A width ``high - low``, a standard deviation, a bound or an extreme sample
+    that overflows the dtype, or a nonzero one that rounds to zero or to a
+    subnormal there.  A ``ValueError``, so callers need not know it; the
+    initialisers catch it to name their own parameter (``scale``, ``gain``).
+    """
+
 
 FLOAT_DTYPES: tuple[np.dtype[Any], ...] = (np.dtype(np.float32), np.dtype(np.float64))
 Shape = tuple[int, ...]
@@ -250,7 +264,7 @@ def check_dtype(name: str, value: Any, allowed: Sequence[DTypeLike] = FLOAT_DTYP
         ...
     ValueError: dtype must be one of float32, float64, got 'int32'
     """
-    dtypes = [np.dtype(d) for d in allowed]
+    dtypes = [bfloat16() if d == "bfloat16" else np.dtype(d) for d in allowed]
     choices = "one of " + ", ".join(d.name for d in dtypes)
     try:
         dt: np.dtype[Any] = np.dtype(value)
@@ -319,8 +333,8 @@ def check_out(out: Any, shape: Shape, dtype: np.dtype[Any], name: str = "out") -
         )
     if isinstance(out, np.matrix):  # a matrix stays 2-d when flattened: no flat view to fill
         raise TypeError(f"{name} must be a numpy.ndarray, got numpy.matrix (pass np.asarray(m) instead)")
-    if out.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {out.dtype}")
+    if out.dtype not in FLOAT_DTYPES and not is_half(out.dtype):
+        raise TypeError(f"{name} must be a float32, float64, float16 or bfloat16 array, got dtype {out.dtype}")
     if out.dtype != dtype:
         raise TypeError(f"{name} must be a {dtype} array (dtype={dtype} was requested), got dtype {out.dtype}")
     if out.shape != shape:
@@ -354,20 +368,44 @@ def allocate(dims: tuple[int, ...], dt: np.dtype[Any], name: str = "shape") -> N
 
 
 def resolve_dtype(dtype: DTypeLike | None, out: Any) -> np.dtype[Any]:
-    """The output dtype of a sampler: ``dtype`` if given, else ``out.dtype``, else float32."""
+    """The output dtype of a sampler: ``dtype`` if given, else ``out.dtype``, else float32.
+
+    A sampler's dtype is float32, float64, float16 or bfloat16 (``"bfloat16"``
+    or ``ml_dtypes.bfloat16``; ml_dtypes is imported only when one is asked for).
+    """
     if dtype is None:
         chosen: np.dtype[Any] = out.dtype if isinstance(out, np.ndarray) else np.dtype(np.float32)
         return chosen
     try:
         return _SAMPLER_DTYPES[dtype]  # the spellings people use, without building the message
     except (KeyError, TypeError):  # TypeError: an unhashable value, which check_dtype refuses
-        return check_dtype("dtype", dtype)
+        pass
+    if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16" or _is_bfloat16(dtype):
+        return bfloat16()
+    return check_dtype("dtype", dtype, (*FLOAT_DTYPES, np.dtype(np.float16), "bfloat16"))
+
+
+def bfloat16() -> np.dtype[Any]:
+    """``numpy.dtype(ml_dtypes.bfloat16)``, importing ml_dtypes (about 0.1 s) on first use."""
+    import ml_dtypes
+
+    dt: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+    return dt
+
+
+def _is_bfloat16(value: Any) -> bool:
+    return isinstance(value, np.dtype) and value.name == "bfloat16"
+
+
+def is_half(dt: np.dtype[Any]) -> bool:
+    """Whether ``dt`` is one of the 16-bit sampler dtypes (float16 or ml_dtypes' bfloat16)."""
+    return dt.itemsize == 2 and (dt.kind == "f" or dt.name == "bfloat16")
 
 
 #: Every common spelling of the sampler dtypes, resolved once: ``np.dtype(x)``
 #: and the membership check cost microseconds, as much as filling 1K elements.
 _SAMPLER_DTYPES: dict[Any, np.dtype[Any]] = {
     spelling: np.dtype(kind)
-    for kind in (np.float32, np.float64)
+    for kind in (np.float32, np.float64, np.float16)
     for spelling in (kind, np.dtype(kind), np.dtype(kind).name, np.dtype(kind).char)
 }
