@@ -41,12 +41,14 @@ from .init import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from .validation import ParameterRangeError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TRUNCATED_STD_2",
     "Generator",
+    "ParameterRangeError",
     "calculate_gain",
     "compute_fans",
     "glorot_normal",

@@ -44,7 +44,8 @@ class HalfInfo:
         self.dtype = dt
         self.name = dt.name
         codes = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
-        values = codes.view(dt).astype(np.float32)
+        with np.errstate(invalid="ignore"):  # the NaN codes
+            values = codes.view(dt).astype(np.float32)
         finite = np.isfinite(values)
         #: Every finite value of the type, ascending, with one zero (float32).
         self.values = np.unique(values[finite])

@@ -24,6 +24,7 @@ import numpy as np
 
 from .kernels import activations as _act
 from .kernels import fill as _fill
+from .kernels import runs as _runs
 from .kernels._jit import compile_quietly
 from .kernels.kinds import KINDS
 from .validation import check_choice
@@ -32,22 +33,16 @@ __all__ = ["DTYPES", "GROUPS", "CompileRecord", "compile_all", "targets"]
 
 #: Output dtypes every fill and activation kernel is compiled for.
 DTYPES: tuple[str, ...] = ("float32", "float64")
-#: What :func:`compile_all` can compile: the fills of the samplers, and the
-#: fused activation kernels of :mod:`xinit_bench.propagation`.
-GROUPS: tuple[str, ...] = ("fills", "propagation")
+#: What :func:`compile_all` can compile: the fills of the samplers, the
+#: work-list fills of blocks, models and half-precision outputs
+#: (``kernels/runs.py``), and the fused activation kernels of
+#: :mod:`xinit_bench.propagation`.
+GROUPS: tuple[str, ...] = ("fills", "runs", "propagation")
 
 #: Kinds whose params are float64 whatever the output dtype (``kernels/fill.py``).
 _F64_PARAMS = ("truncated_normal", "truncated_normal_tail")
 #: Number of params of each kind (``kernels/fill.py``, the entry-point table).
-_N_PARAMS = {
-    "uniform": 3,
-    "symmetric_uniform": 2,
-    "normal": 2,
-    "truncated_normal_central": 6,
-    "truncated_normal": 6,
-    "truncated_normal_tail": 6,
-    "bits": 0,
-}
+_N_PARAMS = {**_runs.PARAMS, "bits": 0}
 
 
 @dataclass(frozen=True)
@@ -81,6 +76,24 @@ def _fill_targets(dtypes: Sequence[str]) -> Iterator[Target]:
                 yield kernel.__name__, dtype, kernel, (out, key, 0, params)
 
 
+def _run_targets(dtypes: Sequence[str]) -> Iterator[Target]:
+    """The work-list fills: native ones per dtype, and the half-precision ones (float32 maths) with float32."""
+    rows = np.zeros(1, np.int64)
+    keys = np.zeros((1, 3), np.uint32)
+    clamps = np.zeros((1, 2), np.float32)
+    for kind in _runs.PARAMS:
+        for dtype in dtypes:
+            dt = np.dtype(dtype)
+            params = np.zeros((1, _N_PARAMS[kind]), np.float64 if kind in _F64_PARAMS else dt)
+            for par in (False, True):
+                kernel = _runs.RUNS[(kind, par, False)]
+                yield kernel.__name__, dtype, kernel, (np.empty(0, dt), rows, rows, rows, keys, params)
+                if dtype == "float32":  # float16 and bfloat16 share one signature: uint16 out, float32 maths
+                    kernel = _runs.RUNS[(kind, par, True)]
+                    args = (np.empty(0, np.uint16), rows, rows, rows, keys, params, clamps, True)
+                    yield kernel.__name__, "float16/bfloat16", kernel, args
+
+
 def _propagation_targets(dtypes: Sequence[str]) -> Iterator[Target]:
     for dtype in dtypes:
         dt = np.dtype(dtype)
@@ -108,6 +121,8 @@ def targets(groups: Sequence[str] = GROUPS, dtypes: Sequence[str] = DTYPES) -> l
     found: list[Target] = []
     if "fills" in groups:
         found.extend(_fill_targets(dtypes))
+    if "runs" in groups:
+        found.extend(_run_targets(dtypes))
     if "propagation" in groups:
         found.extend(_propagation_targets(dtypes))
     return found
@@ -126,7 +141,8 @@ def compile_all(
     ----------
     groups
         ``"fills"`` (every sampler and ``random_bits``, serial and parallel
-        entry points) and/or ``"propagation"`` (the activation kernels).
+        entry points), ``"runs"`` (region, model and half-precision fills)
+        and/or ``"propagation"`` (the activation kernels).
     dtypes
         Output dtypes, ``"float32"`` and/or ``"float64"``.
     progress
