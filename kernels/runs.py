@@ -36,10 +36,13 @@ outputs.  :data:`RUNS` maps ``(kind name, parallel, half)`` to them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import carray, prange, types
+from numba import prange, types
 from numba.extending import intrinsic
-from numba.np.unsafe.ndarray import to_fixed_tuple
+from numba.np.numpy_support import carray
+from numba.np.unsafe.ndarray import to_fixed_tuple as _to_fixed_tuple
 
 from ._jit import inline_ir, jit, parallel
 from .fill import (
@@ -66,8 +69,7 @@ PARAMS = {
 }
 
 
-@intrinsic
-def _pointer(typingctx, address, like):
+def _pointer_typing(typingctx, address, like):
     """The int64 ``address`` as a pointer to ``like``'s dtype."""
     if not isinstance(address, types.Integer) or not isinstance(like, types.Array):
         return None
@@ -77,6 +79,11 @@ def _pointer(typingctx, address, like):
         return builder.inttoptr(args[0], context.get_value_type(target))
 
     return target(address, like), codegen
+
+
+_pointer: Any = intrinsic(_pointer_typing)
+#: Numba's ``to_fixed_tuple(array, length)`` (an intrinsic whose stub mypy misreads).
+to_fixed_tuple: Any = _to_fixed_tuple
 
 
 @inline_ir

@@ -100,7 +100,7 @@ def test_read_only_out(canary: np.ndarray) -> None:
 
 def test_integer_out() -> None:
     out = np.zeros((8, 4), np.int32)
-    with pytest.raises(TypeError, match="out must be a float32 or float64 array, got dtype int32"):
+    with pytest.raises(TypeError, match="out must be a float32, float64, float16 or bfloat16 array, got dtype int32"):
         xb.normal((8, 4), out=out)
     assert not out.any()
 
@@ -139,13 +139,13 @@ def test_seed_and_generator_together() -> None:
 
 def test_bad_dtype() -> None:
     # A dtype is the right kind of argument; int64 or complex64 are values it may not take.
-    with pytest.raises(ValueError, match="dtype must be one of float32, float64"):
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16"):
         xb.normal(4, dtype=np.int64)
-    with pytest.raises(ValueError, match="dtype must be one of float32, float64, got 'complex64'"):
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16, got 'complex64'"):
         xb.normal(4, dtype="complex64")
-    with pytest.raises(ValueError, match="dtype must be one of float32, float64, got 'flaot32'"):
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16, got 'flaot32'"):
         xb.normal(4, dtype="flaot32")
-    with pytest.raises(TypeError, match="dtype must be one of float32, float64"):
+    with pytest.raises(TypeError, match="dtype must be one of float32, float64, float16, bfloat16"):
         xb.normal(4, dtype=object())
 
 

@@ -137,6 +137,7 @@ for bad, exc in (("nope", ValueError), (3, TypeError)):
     case(f"simulate: activation={bad!r}", exc, "activation")(lambda bad=bad: prop.simulate(bad, **SIM))
 for bad in ("int32", "float16", "nonsense"):
     case(f"simulate: dtype={bad!r}", ValueError, "dtype")(lambda bad=bad: prop.simulate("relu", **SIM, dtype=bad))
+for bad in ("int32", "complex64", "nonsense"):  # float16 and bfloat16 are sampler dtypes
     case(f"normal: dtype={bad!r}", ValueError, "dtype")(lambda bad=bad: xb.normal(4, dtype=bad))
 case("simulate: dtype=object()", TypeError, "dtype")(lambda: prop.simulate("relu", **SIM, dtype=object()))
 

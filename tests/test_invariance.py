@@ -107,12 +107,18 @@ def test_kernel_called_from_a_users_njit_function() -> None:
 
 
 def _golden_cases() -> dict[str, np.ndarray]:
-    return {
-        f"{name}/{np.dtype(dt).name}": SAMPLERS[name](4096, dt, seed=20261122) for name in SAMPLERS for dt in DTYPES
-    } | {
-        "random_bits/stream3/offset5": xb.random_bits(4096, seed=20261122, stream=3, offset=5),
-        "he_normal/conv": xb.he_normal((32, 16, 3, 3), seed=1),
-    }
+    return (
+        {f"{name}/{np.dtype(dt).name}": SAMPLERS[name](4096, dt, seed=20261122) for name in SAMPLERS for dt in DTYPES}
+        | {
+            "random_bits/stream3/offset5": xb.random_bits(4096, seed=20261122, stream=3, offset=5),
+            "he_normal/conv": xb.he_normal((32, 16, 3, 3), seed=1),
+        }
+        | {  # half precision is derived from float32, but the checksums pin the rounding and clamps
+            f"{name}/{dt}": SAMPLERS[name](4096, dt, seed=20261122)
+            for name in ("uniform", "normal", "truncated_normal_tail")
+            for dt in ("float16", "bfloat16")
+        }
+    )
 
 
 def _sha(a: np.ndarray) -> str:

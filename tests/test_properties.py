@@ -114,8 +114,8 @@ shapes = st.one_of(
     st.sampled_from([2**1100, (2**1100, 1), (2**62, 2**62), (2**31, 2**31, 2**31), (2**63,)]),
 )
 dtypes = mostly(
-    st.sampled_from([None, np.float32, np.float64, "float32", "float64", "f4"]),
-    st.sampled_from(["int32", "float", np.float16, np.int64, object(), 3, "nope"]),
+    st.sampled_from([None, np.float32, np.float64, "float32", "float64", "f4", np.float16, "bfloat16"]),
+    st.sampled_from(["int32", "float", np.complex64, np.int64, object(), 3, "nope"]),
 )
 good_shapes = st.one_of(small_dims.map(tuple), st.integers(min_value=0, max_value=6))
 shapes = mostly(good_shapes, shapes)

@@ -25,7 +25,7 @@ as for float32 and float64.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class HalfInfo:
         """The largest value ``<= x`` (``< x`` if ``strict``); ``-inf`` if none."""
         if x == np.inf:
             return np.inf
-        side = "left" if strict else "right"
+        side: Literal["left", "right"] = "left" if strict else "right"
         k = int(np.searchsorted(self.values, x, side=side)) - 1
         return float(self.values[k]) if k >= 0 else -np.inf
 
