@@ -41,15 +41,17 @@ def test_bad_options_exit_2_before_writing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
 ) -> None:
     store = tmp_path / "w.zarr"
-    with (
-        pytest.raises(SystemExit)
-        if extra[0] in ("--dtype", "--shape", "--param") and words != "mode must be one of"
-        else _nothing()
-    ):
-        code = main(["to-zarr", "--shape", "30,8", *extra, str(store)])
-        assert code == 2
+    assert exit_code(["to-zarr", "--shape", "30,8", *extra, str(store)]) == 2
     assert words in capsys.readouterr().err
     assert not store.exists()
+
+
+def exit_code(argv: list[str]) -> int:
+    """The exit status, whether argparse refused the option (SystemExit) or the run did (return value)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
 
 
 def test_an_existing_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,11 +60,3 @@ def test_an_existing_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     assert main(["to-zarr", "--shape", "6,4", str(store)]) == 2
     assert "store must not exist unless overwrite=True" in capsys.readouterr().err
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return False
