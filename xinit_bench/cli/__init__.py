@@ -5,7 +5,8 @@ subcommand and sets ``func=run``; ``run(args)`` returns the exit code):
 ``bench`` (throughput against NumPy and the memory-bandwidth limit), ``gate``
 (CI regression gate), ``propagate`` and ``gains`` (variance propagation
 study), ``info`` (versions, threading layer, CPU, threads), ``compile``
-(every kernel into the on-disk cache).  Tables by
+(every kernel into the on-disk cache), ``to-zarr`` (a tensor
+larger than memory into a zarr store, chunk by chunk).  Tables by
 default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it
 beside the tables.  Usage errors are one line on stderr with exit status 2.
 The CLI, unlike the library, may set the thread count (``--threads``) and
@@ -18,12 +19,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, compile, gains, gate, info, propagate
+from . import bench, compile, gains, gate, info, propagate, to_zarr
 from .common import UsageError, fail, one_line_errors
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (bench, gate, propagate, gains, info, compile)
+COMMANDS = (bench, gate, propagate, gains, info, compile, to_zarr)
 
 
 def build_parser() -> argparse.ArgumentParser:
