@@ -50,7 +50,9 @@ from .batch import Job, fill_jobs
 from .fans import compute_fans
 from .gains import calculate_gain
 from .half import clamps
+from .init import distribution_plan
 from .samplers import Plan, normal_plan, symmetric_plan, truncated_plan, uniform_plan
+from .schemes import fan_size
 from .validation import bfloat16, check_choice, check_real, is_half
 
 __all__ = [
@@ -238,15 +240,22 @@ def _fans(tensor: torch.Tensor) -> tuple[int, int]:
     return compute_fans(tuple(tensor.shape))
 
 
-def _mode_fan(tensor: torch.Tensor, mode: str) -> int:
-    mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+def _scheme_plan(distribution: str, gain: float, mode: str, tensor: torch.Tensor) -> Plan:
+    """The plan of ``variance_scaling(shape, gain**2, mode, distribution)``, so the bits are the NumPy API's.
+
+    torch computes the same law (``std = gain * sqrt(2 / (fan_in + fan_out))``
+    for Xavier, ``gain / sqrt(fan_mode)`` for Kaiming); the variance is
+    formed here as :func:`xinit_bench.variance_scaling` forms it.
+    """
     fan_in, fan_out = _fans(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+    n = fan_size(mode, fan_in, fan_out)
+    return distribution_plan(distribution, gain**2 / n if n else 0.0)  # type: ignore[arg-type]
 
 
-def _kaiming_std(tensor: torch.Tensor, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_plan(distribution: str, tensor: torch.Tensor, a: float, mode: str, nonlinearity: str) -> Plan:
+    mode = check_choice("mode", mode, ("fan_in", "fan_out"))
     gain = calculate_gain(nonlinearity, a) if nonlinearity == "leaky_relu" else calculate_gain(nonlinearity)
-    return gain / math.sqrt(_mode_fan(tensor, mode))
+    return _scheme_plan(distribution, gain, mode, tensor)
 
 
 # --- torch.nn.init's in-place functions ----------------------------------------
@@ -337,8 +346,7 @@ def xavier_uniform_(
     """U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))``, as ``torch.nn.init.xavier_uniform_``."""
     _check_generator(generator)
     g = check_real("gain", gain, minimum=0.0)
-    fan_in, fan_out = _fans(_check_place(tensor, "tensor"))
-    return _fill_one(tensor, symmetric_plan(g * math.sqrt(6.0 / (fan_in + fan_out))), seed, generator)
+    return _fill_one(tensor, _scheme_plan("uniform", g, "fan_avg", _check_place(tensor, "tensor")), seed, generator)
 
 
 def xavier_normal_(
@@ -347,8 +355,7 @@ def xavier_normal_(
     """N(0, std²) with ``std = gain * sqrt(2 / (fan_in + fan_out))``, as ``torch.nn.init.xavier_normal_``."""
     _check_generator(generator)
     g = check_real("gain", gain, minimum=0.0)
-    fan_in, fan_out = _fans(_check_place(tensor, "tensor"))
-    return _fill_one(tensor, normal_plan(0.0, g * math.sqrt(2.0 / (fan_in + fan_out))), seed, generator)
+    return _fill_one(tensor, _scheme_plan("normal", g, "fan_avg", _check_place(tensor, "tensor")), seed, generator)
 
 
 def kaiming_uniform_(
@@ -366,8 +373,8 @@ def kaiming_uniform_(
     i.e. ``b = 1 / sqrt(fan_in)``.
     """
     _check_generator(generator)
-    std = _kaiming_std(_check_place(tensor, "tensor"), check_real("a", a), mode, nonlinearity)
-    return _fill_one(tensor, symmetric_plan(math.sqrt(3.0) * std), seed, generator)
+    plan = _kaiming_plan("uniform", _check_place(tensor, "tensor"), check_real("a", a), mode, nonlinearity)
+    return _fill_one(tensor, plan, seed, generator)
 
 
 def kaiming_normal_(
@@ -381,8 +388,8 @@ def kaiming_normal_(
 ) -> torch.Tensor:
     """N(0, std²) with ``std = gain / sqrt(fan_mode)``, as ``torch.nn.init.kaiming_normal_``."""
     _check_generator(generator)
-    std = _kaiming_std(_check_place(tensor, "tensor"), check_real("a", a), mode, nonlinearity)
-    return _fill_one(tensor, normal_plan(0.0, std), seed, generator)
+    plan = _kaiming_plan("normal", _check_place(tensor, "tensor"), check_real("a", a), mode, nonlinearity)
+    return _fill_one(tensor, plan, seed, generator)
 
 
 def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
@@ -500,8 +507,7 @@ class XavierUniform(Init):
     gain: float = 1.0
 
     def plan(self, tensor: torch.Tensor, owner: nn.Module) -> Plan:
-        fan_in, fan_out = _fans(tensor)
-        return symmetric_plan(self.gain * math.sqrt(6.0 / (fan_in + fan_out)))
+        return _scheme_plan("uniform", self.gain, "fan_avg", tensor)
 
 
 @dataclass(frozen=True)
@@ -511,8 +517,7 @@ class XavierNormal(Init):
     gain: float = 1.0
 
     def plan(self, tensor: torch.Tensor, owner: nn.Module) -> Plan:
-        fan_in, fan_out = _fans(tensor)
-        return normal_plan(0.0, self.gain * math.sqrt(2.0 / (fan_in + fan_out)))
+        return _scheme_plan("normal", self.gain, "fan_avg", tensor)
 
 
 @dataclass(frozen=True)
@@ -524,7 +529,7 @@ class KaimingUniform(Init):
     nonlinearity: str = "leaky_relu"
 
     def plan(self, tensor: torch.Tensor, owner: nn.Module) -> Plan:
-        return symmetric_plan(math.sqrt(3.0) * _kaiming_std(tensor, self.a, self.mode, self.nonlinearity))
+        return _kaiming_plan("uniform", tensor, self.a, self.mode, self.nonlinearity)
 
 
 @dataclass(frozen=True)
@@ -536,7 +541,7 @@ class KaimingNormal(Init):
     nonlinearity: str = "leaky_relu"
 
     def plan(self, tensor: torch.Tensor, owner: nn.Module) -> Plan:
-        return normal_plan(0.0, _kaiming_std(tensor, self.a, self.mode, self.nonlinearity))
+        return _kaiming_plan("normal", tensor, self.a, self.mode, self.nonlinearity)
 
 
 @dataclass(frozen=True)
