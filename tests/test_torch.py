@@ -11,7 +11,7 @@ same on every run and machine (the bits do not depend on the thread count).
 
 from __future__ import annotations
 
-import hashlib
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -473,5 +473,21 @@ def test_the_torch_loop_draws_the_presets_distributions() -> None:
             assert stats.ks_2samp(w.ravel(), g.ravel()).pvalue > P_MIN, k
 
 
-def _digest(t: torch.Tensor) -> str:
-    return hashlib.sha256(as_numpy(t).tobytes()).hexdigest()
+def test_the_models_subcommand_prints_json_for_a_tiny_model(capsys: pytest.CaptureFixture[str]) -> None:
+    from xinit_bench.cli import main
+    from xinit_bench.cli.models import MODEL_NAMES
+
+    assert tuple(models.MODELS) == MODEL_NAMES
+    assert main(["models", "--models", "gpt2-tiny", "--repeats", "1", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"] == "gpt2-tiny" and row["repeats"] == 1
+
+
+@pytest.mark.parametrize("impl", ["default", "torch_loop", "xinit"])
+def test_the_asv_model_benchmark_runs_on_a_tiny_model(impl: str) -> None:
+    import importlib
+
+    bench = importlib.import_module("benchmarks.bench_models")
+    case = bench.ModelInit()
+    case.setup("gpt2-tiny", impl)
+    case.time_init("gpt2-tiny", impl)
