@@ -2,7 +2,8 @@
 
 Subcommands, one module each (``setup_arguments(subparsers)`` adds the
 subcommand and sets ``func=run``; ``run(args)`` returns the exit code):
-``bench`` (throughput against NumPy and the memory-bandwidth limit), ``gate``
+``bench`` (throughput against NumPy and the memory-bandwidth limit), ``models``
+(whole-model init of PyTorch models against torch), ``gate``
 (CI regression gate), ``propagate`` and ``gains`` (variance propagation
 study), ``info`` (versions, threading layer, CPU, threads), ``compile``
 (every kernel into the on-disk cache), ``to-zarr`` (a tensor
@@ -19,12 +20,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, compile, gains, gate, info, propagate, to_zarr
+from . import bench, compile, gains, gate, info, models, propagate, to_zarr
 from .common import UsageError, fail, one_line_errors
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (bench, gate, propagate, gains, info, compile, to_zarr)
+COMMANDS = (bench, models, gate, propagate, gains, info, compile, to_zarr)
 
 
 def build_parser() -> argparse.ArgumentParser:
