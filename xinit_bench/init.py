@@ -139,8 +139,8 @@ def variance_scaling(
         How to read the fans from ``shape``; see :func:`compute_fans`.
     fans : (int, int), optional
         Explicit ``(fan_in, fan_out)``; required for rank < 2.
-    seed, generator, dtype, out
-        As for :func:`uniform`.
+    seed, generator, dtype, out, region
+        As for :func:`uniform`; with ``region``, the fans come from the global ``shape``.
 
     Raises
     ------

@@ -353,11 +353,19 @@ def uniform(
         ``None`` (and no ``generator``) draws fresh entropy.
     generator : Generator, optional
         A stateful stream source; mutually exclusive with ``seed``.
-    dtype : {float32, float64}, optional
-        Default float32, or ``out.dtype``.
+    dtype : {float32, float64, float16, bfloat16}, optional
+        Default float32, or ``out.dtype``.  float16 and bfloat16
+        (``ml_dtypes.bfloat16``) get the float32 values rounded once to
+        nearest-even and clamped into the support (:mod:`xinit_bench.half`).
     out : ndarray, optional
-        C-contiguous, writable float array of ``shape`` (``np.memmap`` and
-        ``torch_tensor.numpy()`` views included), filled in place and returned.
+        C-contiguous, writable float array of the output's shape (``np.memmap``
+        and ``torch_tensor.numpy()`` views included), filled in place and returned.
+    offset : int
+        Stream position of the (global) tensor's first element, in ``[0, 2**62)``:
+        ``uniform(n, offset=k)`` equals ``uniform(n + k)[k:]``.
+    region : tuple of slices and ints, optional
+        Compute only ``full[region]`` of the tensor of ``shape`` (step-1 slices
+        and ints, as in NumPy indexing), bit for bit (:mod:`xinit_bench.regions`).
 
     Raises
     ------
@@ -407,7 +415,7 @@ def normal(
 
     Parameters
     ----------
-    shape, seed, generator, dtype, out
+    shape, seed, generator, dtype, out, offset, region
         As for :func:`uniform`.
     mean : float
         Finite mean.
@@ -463,7 +471,7 @@ def truncated_normal(
 
     Parameters
     ----------
-    shape, seed, generator, dtype, out
+    shape, seed, generator, dtype, out, offset, region
         As for :func:`uniform`.
     mean : float
         Finite mean of the parent normal.
