@@ -14,8 +14,8 @@ that core fully loaded:
     folder put first on ``PYTHONPATH``.  Every run must exit 1 and flag only
     rows of that kind.
 ``unchanged``
-    The tree as installed in this environment (the working tree), against
-    REF.  Every run must exit 0.  Run it on a clean checkout of REF.
+    REF itself, installed the same way without the edit, against REF: the
+    unchanged tree.  Every run must exit 0.
 
 Prints one line per run (exit code, seconds, the slowed kind's ratios and
 lower bounds, the largest ratio of any other row) and a summary; exits 0 only
@@ -76,19 +76,21 @@ def _other_core() -> int:
     return cpus[-1]
 
 
-def build_variant(ref: str, kind: str, folder: Path, repo: Path = ROOT) -> Path:
-    """Install REF with the ``kind`` kernel slowed 1.5x into ``folder/site``; return that site folder.
+def build_variant(ref: str, kind: str | None, folder: Path, repo: Path = ROOT) -> Path:
+    """Install REF, with the ``kind`` kernel slowed 1.5x (``None``: unchanged), into ``folder/site``.
 
-    The variant's kernels are compiled into its own cache once here
-    (``xinit-bench compile``), so that no gate run pays for it.
+    Returns the site folder.  Its kernels are compiled into its own cache once
+    here (``xinit-bench compile``), so that no gate run pays for it.
     """
+    folder.mkdir(parents=True, exist_ok=True)
     source, site = folder / "src", folder / "site"
     archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", ref], capture_output=True, check=True)
     (folder / "src.tar").write_bytes(archive.stdout)
     with tarfile.open(folder / "src.tar") as tar:
         tar.extractall(source)  # our own commit
-    launch = source / "xinit_bench" / "launch.py"
-    launch.write_text(launch.read_text() + SLOWDOWN.format(kind=kind))
+    if kind is not None:
+        launch = source / "xinit_bench" / "launch.py"
+        launch.write_text(launch.read_text() + SLOWDOWN.format(kind=kind))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(source)],
         check=True,
@@ -143,11 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures = 0
     with tempfile.TemporaryDirectory(prefix="xinit-gate-stability-") as tmp:
         folder = Path(tmp)
-        envs: dict[str, dict[str, str]] = {"unchanged": dict(os.environ)}
-        if "slowed" in series:
-            print(f"building the variant of {args.against} with the {args.kind!r} kernel slowed 1.5x ...", flush=True)
-            site = build_variant(args.against, args.kind, folder)
-            envs["slowed"] = {**os.environ, "PYTHONPATH": str(site)}
+        envs: dict[str, dict[str, str]] = {}
+        for name in series:
+            slowed = args.kind if name == "slowed" else None
+            what = f"with the {args.kind!r} kernel slowed 1.5x" if slowed else "unchanged"
+            print(f"building {args.against} {what} ...", flush=True)
+            site = build_variant(args.against, slowed, folder / name)
+            envs[name] = {**os.environ, "PYTHONPATH": str(site)}
         busy: subprocess.Popen[bytes] | None = None
         if not args.no_load:
             core = _other_core()
