@@ -139,7 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("gate_args", nargs="*", help="extra gate arguments (after --)")
     args = parser.parse_args(argv)
 
-    base = [sys.executable, "-m", "xinit_bench.cli", "gate", "--against", args.against, "--repo", str(ROOT), "--json"]
+    # Resolved once: a commit made while the check runs must not move the reference.
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{args.against}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    args.against = commit
+    base = [sys.executable, "-m", "xinit_bench.cli", "gate", "--against", commit, "--repo", str(ROOT), "--json"]
     command = [*base, *args.gate_args]
     series = ["slowed", "unchanged"] if args.series == "both" else [args.series]
     failures = 0

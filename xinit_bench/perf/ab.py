@@ -28,6 +28,7 @@ Design
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -235,6 +236,7 @@ class _Worker:
         )
 
     def close(self) -> None:
+        """Ask the worker to quit (kill it if it does not), and close its pipes."""
         if self.proc.poll() is None:
             try:
                 self.send({"op": "quit"})
@@ -242,6 +244,10 @@ class _Worker:
             except (GateError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a pipe whose worker died with unread input
+                    stream.close()
         self.errors.close()
 
 

@@ -71,7 +71,7 @@ def load_baseline(path: Path) -> Baseline:
         )
     data = read_json(path, "baseline")
     problem = _baseline_problem(data)
-    if problem:
+    if problem or not isinstance(data, dict):
         raise GateError(
             ExitCode.BAD_INPUT,
             f"baseline {path} is corrupt: {problem}; regenerate it with `xinit-bench gate --update-baseline`",
