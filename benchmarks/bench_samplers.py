@@ -1,4 +1,4 @@
-"""Time and throughput of each fill: xinit-bench against NumPy and the bandwidth limit.
+"""Time of each fill: xinit-bench against NumPy and the bandwidth limit, in forms asv judges right.
 
 One class per operation (``SymmetricUniform``, ``Uniform``, ``Normal``,
 ``TruncatedNormal``, ``TorchTruncatedNormal``), parametrised over ``impl`` (xinit-bench, the NumPy
@@ -7,17 +7,26 @@ reference, the memory-bandwidth fill), ``dtype`` and ``size``, with one
 allocates it with ``np.ones`` and makes a warm-up call, so neither page faults
 nor JIT compilation are timed).
 
-``Throughput`` holds the ``track_`` figures of all four operations: M
-samples/s, the speed-up over NumPy and the fraction of the bandwidth fill's
-throughput, from one interleaved measurement of the three implementations on
-the same buffer per (operation, dtype, size) (``measure_case``, medians of
-5), made once per run in ``setup_cache``.  It has no per-benchmark ``setup``,
-so each figure is a cheap look-up in a fresh process.
+``time_*`` are measured as the A/B gate measures: ``time.process_time`` with
+Numba on one thread (``setup`` sets it, ``teardown`` restores it), so another
+process on the other core does not inflate them, and in two rounds of fresh
+processes, so ``asv run``/``asv continuous --interleave-rounds`` can alternate
+commits between rounds.
+
+``Throughput`` holds the ``track_`` figures of all four operations, every one
+lower-is-better as ``asv compare`` and ``asv continuous`` assume: nanoseconds
+per sample, the time over NumPy's and the time over the bandwidth fill's (at
+least 1; the excess is the fraction of the ceiling lost), from one
+interleaved wall-clock measurement of the three implementations on the same
+buffer per (operation, dtype, size) (``measure_case``, medians of 5), made
+once per run in ``setup_cache``.  It has no per-benchmark ``setup``, so each
+figure is a cheap look-up in a fresh process.
 
 The calls come from the working tree's case table (``xinit_bench/perf/cases.py``,
 loaded by :mod:`.tree`), so every commit is timed against the same NumPy
-references and bandwidth fill; only the xinit-bench calls go to the commit's
-library, and a case whose public function that library lacks is skipped.
+references and bandwidth fill (the ``numpy`` and ``fill`` lines do not
+depend on the commit); only the xinit-bench calls go to the commit's library,
+and a case whose public function that library lacks is skipped.
 
 ``xinit_bench`` is imported when this module is, so that asv's fork server
 pays for the import once rather than in every benchmark process; no kernel
@@ -26,6 +35,7 @@ runs at import (a fork after Numba's threads start would be unsafe).
 
 from __future__ import annotations
 
+import time
 from types import ModuleType
 from typing import Any
 
@@ -67,9 +77,9 @@ def measure_all() -> dict[tuple[str, str, int], dict[str, dict[str, float]]]:
                 except NotImplementedError:
                     continue  # the library under test lacks this scheme's call: its figures are skipped
                 table[(scheme, dtype, size)] = {
-                    "msps": {i: r.msps(i) for i in IMPLS},
-                    "vs_numpy": {i: r.ratio(i, "numpy") for i in IMPLS},
-                    "vs_fill": {i: r.ratio(i, "fill") for i in IMPLS},
+                    "ns_per_sample": {i: r.seconds(i) / size * 1e9 for i in IMPLS},
+                    "over_numpy": {i: r.seconds(i) / r.seconds("numpy") for i in IMPLS},
+                    "over_fill": {i: r.seconds(i) / r.seconds("fill") for i in IMPLS},
                 }
     return table
 
@@ -90,18 +100,47 @@ def make_call(cases: ModuleType, impl: str, case: Any, out: Any) -> Any:
     return cases.fill_call(out)
 
 
-class _Fill:
+def one_thread() -> int:
+    """Put Numba on one thread (after the working tree's threading set-up); return the previous count."""
+    tree.module("runtime").prepare_threading()  # the layer the library would pick, before Numba starts its pool
+    import numba
+
+    previous = int(numba.get_num_threads())
+    numba.set_num_threads(1)
+    return previous
+
+
+def restore_threads(count: int) -> None:
+    """Undo :func:`one_thread`."""
+    import numba
+
+    numba.set_num_threads(count)
+
+
+class _CpuTimed:
+    """``time_*`` timing shared by the classes below: process time, one Numba thread, two rounds."""
+
+    timer = time.process_time
+    rounds = 2
+    repeat = (5, 20, 2.0)
+    warmup_time = 0.0
+    #: Results from before the timer change (wall clock, all threads) are another series.
+    version = "process_time-1-thread"
+
+    def teardown(self, *params: Any) -> None:
+        restore_threads(self._previous_threads)
+
+
+class _Fill(_CpuTimed):
     """Shared body of the per-operation classes below (asv skips ``_`` names)."""
 
     scheme = ""
     params = (list(IMPLS), list(DTYPES), list(SIZES))
     param_names = ["impl", "dtype", "size"]
     timeout = 300
-    rounds = 1
-    repeat = (3, 10, 3.0)
-    warmup_time = 0.0
 
     def setup(self, impl: str, dtype: str, size: int) -> None:
+        self._previous_threads = one_thread()
         cases = load_cases()
         case = cases.Case(self.scheme, dtype, size)
         self.out = cases.allocate(case)
@@ -149,20 +188,23 @@ class Throughput:
     def setup_cache(self) -> dict[tuple[str, str, int], dict[str, dict[str, float]]]:
         return measure_all()
 
-    def track_throughput(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return _figure(cache, scheme, dtype, size, "msps", impl)
+    # Every figure here is lower-is-better, the only direction asv compare and
+    # asv continuous know (the M samples/s and speed-up figures this class
+    # tracked before read a slowdown as an improvement there).
+    def track_ns_per_sample(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
+        return _figure(cache, scheme, dtype, size, "ns_per_sample", impl)
 
-    track_throughput.unit = "M samples/s"  # type: ignore[attr-defined]
+    track_ns_per_sample.unit = "ns per sample"  # type: ignore[attr-defined]
 
-    def track_speedup_vs_numpy(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return _figure(cache, scheme, dtype, size, "vs_numpy", impl)
+    def track_time_over_numpy(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
+        return _figure(cache, scheme, dtype, size, "over_numpy", impl)
 
-    track_speedup_vs_numpy.unit = "x NumPy throughput"  # type: ignore[attr-defined]
+    track_time_over_numpy.unit = "x NumPy's time"  # type: ignore[attr-defined]
 
-    def track_fraction_of_bandwidth(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
-        return _figure(cache, scheme, dtype, size, "vs_fill", impl)
+    def track_time_over_fill(self, cache: Any, scheme: str, impl: str, dtype: str, size: int) -> float:
+        return _figure(cache, scheme, dtype, size, "over_fill", impl)
 
-    track_fraction_of_bandwidth.unit = "x bandwidth-fill throughput"  # type: ignore[attr-defined]
+    track_time_over_fill.unit = "x the bandwidth fill's time"  # type: ignore[attr-defined]
 
 
 def _named_call(impl: str, name: str, dtype: str) -> Any:
@@ -179,17 +221,15 @@ def _named_call(impl: str, name: str, dtype: str) -> Any:
     return lambda: scheme(name, NAMED_SHAPE, rng=rng, dtype=np_dtype)
 
 
-class NamedSchemes:
+class NamedSchemes(_CpuTimed):
     """One allocating call of every named scheme (Xavier, He, LeCun x 3 distributions)."""
 
     params = (["xinit", "numpy"], list(NAMED_SCHEMES), list(DTYPES))
     param_names = ["impl", "scheme", "dtype"]
     timeout = 300
-    rounds = 1
-    repeat = (3, 10, 2.0)
-    warmup_time = 0.0
 
     def setup(self, impl: str, scheme: str, dtype: str) -> None:
+        self._previous_threads = one_thread()
         self.call = _named_call(impl, scheme, dtype)
         key = (impl, scheme, dtype)
         if key not in _WARM:

@@ -10,13 +10,18 @@ as a slowdown does.  For ``n`` samples ``x`` of a distribution with variance
     CDF (``scipy.stats``).  For a correct sampler it follows the Kolmogorov
     distribution: median 0.83, above 1.63 with probability 1 %
     (Kolmogorov 1933; quantiles of ``scipy.stats.kstwobign``).
-``track_variance_error_se``
-    ``(s^2 - sigma^2) / SE`` with ``SE = sigma^2 sqrt((kappa - 1) / n)``: to
+``track_abs_variance_error_se``
+    ``|s^2 - sigma^2| / SE`` with ``SE = sigma^2 sqrt((kappa - 1) / n)``: to
     first order in ``1/n``, ``Var[s^2] = (mu_4 - sigma^4) / n`` and
     ``mu_4 = kappa sigma^4`` (the same tolerance the statistical tests use).  Beyond
-    about 4 in absolute value it is a bias, not chance.
-``track_mean_error_se``
-    ``(mean - mu) / (sigma / sqrt(n))``.
+    about 4 it is a bias, not chance.
+``track_abs_mean_error_se``
+    ``|mean - mu| / (sigma / sqrt(n))``.
+
+All three are magnitudes, so lower is better as ``asv compare`` assumes (a
+signed error moving from +0.2 to -3 would read as an improvement there).  The
+sign is kept by :func:`variance_error_se` and :func:`mean_error_se`, which
+return it, and by the statistical tests, which check its direction.
 
 The samplers and their exact distributions are in :data:`STAT_SAMPLERS`; the
 expected parameters are computed here from the formulas, independently of
@@ -166,12 +171,12 @@ class Statistics:
 
     track_ks_sqrt_n.unit = "sqrt(n) * KS distance"  # type: ignore[attr-defined]
 
-    def track_variance_error_se(self, sampler: str, dtype: str) -> float:
-        return variance_error_se(self.x, self.distribution)
+    def track_abs_variance_error_se(self, sampler: str, dtype: str) -> float:
+        return abs(variance_error_se(self.x, self.distribution))
 
-    track_variance_error_se.unit = "standard errors"  # type: ignore[attr-defined]
+    track_abs_variance_error_se.unit = "standard errors"  # type: ignore[attr-defined]
 
-    def track_mean_error_se(self, sampler: str, dtype: str) -> float:
-        return mean_error_se(self.x, self.distribution)
+    def track_abs_mean_error_se(self, sampler: str, dtype: str) -> float:
+        return abs(mean_error_se(self.x, self.distribution))
 
-    track_mean_error_se.unit = "standard errors"  # type: ignore[attr-defined]
+    track_abs_mean_error_se.unit = "standard errors"  # type: ignore[attr-defined]

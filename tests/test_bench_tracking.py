@@ -32,14 +32,19 @@ def bench_stats(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def track(module: ModuleType, sampler: str, dtype: str = "float32") -> dict[str, float]:
-    """Run the statistical track_ benchmarks of ``sampler`` as asv does."""
+    """Run the statistical track_ benchmarks of ``sampler`` as asv does; ``var`` is the signed error."""
     bench = module.Statistics()
     bench.setup(sampler, dtype)
-    return {
+    signed = module.variance_error_se(bench.x, bench.distribution)
+    tracked = {
         "ks": bench.track_ks_sqrt_n(sampler, dtype),
-        "var": bench.track_variance_error_se(sampler, dtype),
-        "mean": bench.track_mean_error_se(sampler, dtype),
+        "abs_var": bench.track_abs_variance_error_se(sampler, dtype),
+        "abs_mean": bench.track_abs_mean_error_se(sampler, dtype),
     }
+    # asv tracks magnitudes (lower is better); the sign stays with the module's functions
+    assert tracked["abs_var"] == abs(signed)
+    assert tracked["abs_mean"] == abs(module.mean_error_se(bench.x, bench.distribution))
+    return {**tracked, "var": signed}
 
 
 def biased(module: ModuleType, sampler: str, variance_factor: float) -> Any:
@@ -69,3 +74,44 @@ def test_one_percent_variance_bias_moves_the_tracking(
     assert direction * bent["var"] > 8.0, bent
     assert direction * (bent["var"] - honest["var"]) > 8.0
     assert bent["ks"] > honest["ks"]
+    assert bent["abs_var"] > 8.0 > 4.0 > honest["abs_var"]  # asv sees the bias as a higher (worse) value
+
+
+#: Every track_ benchmark of the suite, each one a figure where lower is better
+#: (asv compare and asv continuous assume that direction for every benchmark).
+LOWER_IS_BETTER = {
+    "bench_samplers.Throughput.track_ns_per_sample",
+    "bench_samplers.Throughput.track_time_over_numpy",
+    "bench_samplers.Throughput.track_time_over_fill",
+    "bench_stats.Statistics.track_ks_sqrt_n",
+    "bench_stats.Statistics.track_abs_variance_error_se",
+    "bench_stats.Statistics.track_abs_mean_error_se",
+    "bench_memory.Memory.track_rss_bytes_beyond_output",
+    "bench_memory.Memory.track_traced_bytes_beyond_output",
+    "bench_coldstart.ColdStart.track_import_and_first_call",
+    "bench_coldstart.ColdStart.track_import",
+}
+
+
+def test_every_track_benchmark_is_lower_is_better(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new track_ must be added here on purpose, after checking its direction.
+    monkeypatch.syspath_prepend(str(ROOT))
+    found = set()
+    for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        module = importlib.import_module(f"benchmarks.{path.stem}")
+        for cls_name, cls in vars(module).items():
+            if isinstance(cls, type) and not cls_name.startswith("_") and cls.__module__ == module.__name__:
+                found |= {f"{path.stem}.{cls_name}.{m}" for m in dir(cls) if m.startswith("track_")}
+    assert found == LOWER_IS_BETTER
+
+
+def test_time_benchmarks_allow_interleaved_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # asv continuous --interleave-rounds alternates commits between rounds: at least two of them,
+    # timed with process time (another job on the other core does not inflate it).
+    import time
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    samplers = importlib.import_module("benchmarks.bench_samplers")
+    for cls in (samplers.Normal, samplers.TorchTruncatedNormal, samplers.NamedSchemes):
+        assert cls.rounds >= 2
+        assert cls.timer is time.process_time

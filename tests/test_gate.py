@@ -146,7 +146,7 @@ def test_unwritable_json_path_is_refused_before_measuring(tmp_path: Path, where:
     code, out, err = run_gate(
         ["--baseline-dir", str(tmp_path / "empty"), *only(NAMES[:1]), "--json", str(target)], xinit_factory=never
     )
-    assert code == gate.ExitCode.USAGE
+    assert code == gate.ExitCode.BAD_INPUT
     assert measured == [] and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("xinit-bench gate: error: --json ")
@@ -166,20 +166,21 @@ def test_per_benchmark_tolerance_survives_an_update(tmp_path: Path, small_baseli
 
 
 # --- bad input: a clear message, a distinct exit code, never a traceback --------
-def test_exit_codes_are_distinct() -> None:
-    codes = [int(c) for c in gate.ExitCode]
-    assert len(codes) == len(set(codes))
+def test_exit_codes() -> None:
+    # 0 pass, 1 regression, 2 bad input, 3 environment: a script can tell a slowdown from a broken run
+    assert {c.name: int(c) for c in gate.ExitCode} == {"OK": 0, "REGRESSION": 1, "BAD_INPUT": 2, "ENVIRONMENT": 3}
 
 
 def check_error(code: int, err: str, expected: gate.ExitCode, words: str) -> None:
     assert code == expected, err
     assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("xinit-bench gate: error: "), err
     assert words in err
 
 
 def test_missing_explicit_baseline(tmp_path: Path) -> None:
     code, _, err = run_gate(["--baseline", str(tmp_path / "nope.json"), *only(NAMES[:1])])
-    check_error(code, err, gate.ExitCode.BASELINE_MISSING, "does not exist")
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "does not exist")
 
 
 @pytest.mark.parametrize(
@@ -199,20 +200,20 @@ def test_corrupt_baseline(tmp_path: Path, content: str, words: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
     code, _, err = run_gate(["--baseline", str(path), *only(NAMES[:1])])
-    check_error(code, err, gate.ExitCode.BASELINE_CORRUPT, words)
+    check_error(code, err, gate.ExitCode.BAD_INPUT, words)
 
 
 def test_missing_input_json(tmp_path: Path, small_baseline: Path) -> None:
     code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(tmp_path / "none.json")])
-    check_error(code, err, gate.ExitCode.INPUT_UNREADABLE, "does not exist")
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "does not exist")
 
 
-@pytest.mark.parametrize(("content", "words"), [("{{", "not readable JSON"), ('{"x": 1}', "not pytest-benchmark")])
+@pytest.mark.parametrize(("content", "words"), [("{{", "not valid JSON"), ('{"x": 1}', "not pytest-benchmark")])
 def test_unreadable_input_json(tmp_path: Path, small_baseline: Path, content: str, words: str) -> None:
     path = tmp_path / "in.json"
     path.write_text(content)
     code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
-    check_error(code, err, gate.ExitCode.INPUT_UNREADABLE, words)
+    check_error(code, err, gate.ExitCode.BAD_INPUT, words)
 
 
 @pytest.mark.parametrize(
@@ -224,23 +225,23 @@ def test_json_with_no_benchmarks(tmp_path: Path, small_baseline: Path, benchmark
     path = tmp_path / "in.json"
     path.write_text(json.dumps({"benchmarks": benchmarks}))
     code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
-    check_error(code, err, gate.ExitCode.NO_BENCHMARKS, words)
+    check_error(code, err, gate.ExitCode.BAD_INPUT, words)
 
 
 def test_unknown_benchmark_name_on_the_command_line(small_baseline: Path) -> None:
     code, _, err = run_gate(["--baseline", str(small_baseline), "--only", "gaussian-float32-1M"])
-    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "gaussian-float32-1M")
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "gaussian-float32-1M")
 
 
 def test_unknown_benchmark_name_not_in_baseline(small_baseline: Path) -> None:
     code, _, err = run_gate(["--baseline", str(small_baseline), "--only", "uniform-float64-1M"])
-    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "not in the baseline")
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "not in the baseline")
 
 
 def test_unknown_benchmark_name_in_json(tmp_path: Path, small_baseline: Path) -> None:
     data = write_pytest_json(tmp_path / "in.json", {NAMES[0]: 1.0, "uniform-float64-16M": 1.0})
     code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(data)])
-    check_error(code, err, gate.ExitCode.UNKNOWN_BENCHMARK, "uniform-float64-16M")
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "uniform-float64-16M")
 
 
 def test_no_baseline_for_this_cpu_warns_and_passes(tmp_path: Path) -> None:
@@ -260,6 +261,112 @@ def test_command_line_reports_without_traceback(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert proc.returncode == gate.ExitCode.BASELINE_CORRUPT
+    assert proc.returncode == gate.ExitCode.BAD_INPUT
     assert "Traceback" not in proc.stderr
     assert "not valid JSON" in proc.stderr
+
+
+# --- impossible figures and malformed JSON: exit 2, one line ----------------------------
+def gate_json(path: Path, benchmarks: object) -> Path:
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "norm",
+    ["NaN", "Infinity", "-Infinity", "1e999", "0", "0.0", "-5", '"fast"', "true", "null"],
+)
+def test_impossible_figure_is_bad_input(tmp_path: Path, small_baseline: Path, norm: str) -> None:
+    # a NaN, zero or negative time ratio used to pass, or count as "improved"
+    figures = f'{{"name": "{NAMES[0]}", "norm": {norm}, "vs_numpy": 1, "vs_fill": 1}}'
+    path = tmp_path / "in.json"
+    path.write_text(f'{{"benchmarks": [{{"name": "test_x", "extra_info": {{"gate": {figures}}}}}]}}')
+    code, out, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, f"{NAMES[0]} has gate figure norm = ")
+    assert "a time ratio must be a positive finite number" in err
+    assert "improved" not in out + err
+
+
+@pytest.mark.parametrize("key", ["vs_numpy", "vs_fill"])
+def test_impossible_secondary_figure_is_bad_input(tmp_path: Path, small_baseline: Path, key: str) -> None:
+    figures = {"name": NAMES[0], "norm": 1.0, "vs_numpy": 1.0, "vs_fill": 1.0, key: -1.0}
+    path = gate_json(tmp_path / "in.json", [{"name": "t", "extra_info": {"gate": figures}}])
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, f"gate figure {key} = -1.0")
+
+
+def test_extra_info_null_is_skipped_not_a_traceback(tmp_path: Path, small_baseline: Path) -> None:
+    good = {"name": NAMES[0], "norm": 1.0, "vs_numpy": 1.0, "vs_fill": 1.0}
+    path = gate_json(
+        tmp_path / "in.json", [{"name": "numpy", "extra_info": None}, {"name": "x", "extra_info": {"gate": good}}]
+    )
+    code, out, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    assert code == gate.ExitCode.OK, err
+    assert NAMES[0] in out and "Traceback" not in err
+
+
+def test_only_extra_info_null_means_no_gate_figures(tmp_path: Path, small_baseline: Path) -> None:
+    path = gate_json(tmp_path / "in.json", [{"name": "test_x", "extra_info": None}])
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "carries gate figures")
+
+
+@pytest.mark.parametrize(
+    ("benchmarks", "words"),
+    [
+        ([{"name": "t", "extra_info": 5}], '"extra_info" that is not an object'),
+        ([{"name": "t", "extra_info": {"gate": [1, 2]}}], 'extra_info "gate" that is not an object'),
+        ([{"name": "t", "extra_info": {"gate": {"norm": 1.0}}}], "gate figures with no name"),
+        ([3], "benchmark #0 is not an object"),
+    ],
+    ids=["extra-info-number", "gate-list", "gate-no-name", "entry-number"],
+)
+def test_malformed_entries_are_bad_input(tmp_path: Path, small_baseline: Path, benchmarks: object, words: str) -> None:
+    path = gate_json(tmp_path / "in.json", benchmarks)
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, words)
+
+
+@pytest.mark.parametrize("where", ["from-json", "baseline"])
+def test_deeply_nested_json_is_bad_input(tmp_path: Path, small_baseline: Path, where: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    argv = (
+        ["--baseline", str(small_baseline), "--from-json", str(path)]
+        if where == "from-json"
+        else ["--baseline", str(path), *only(NAMES[:1])]
+    )
+    code, _, err = run_gate(argv)
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "nested too deeply")
+
+
+def test_non_utf8_json_is_bad_input(tmp_path: Path, small_baseline: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(b'{"benchmarks": ["\xff\xfe"]}')
+    code, _, err = run_gate(["--baseline", str(small_baseline), "--from-json", str(path)])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "is not readable")
+
+
+def test_baseline_with_a_nan_figure_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "base.json"
+    entry = '{"norm": NaN, "vs_numpy": 1, "vs_fill": 1, "tolerance": 0.4}'
+    head = json.dumps({"format": gate.BASELINE_FORMAT, "cpu": "x"})[:-1]
+    path.write_text(f'{head}, "benchmarks": {{"{NAMES[0]}": {entry}}}}}')
+    code, _, err = run_gate(["--baseline", str(path), *only(NAMES[:1])])
+    check_error(code, err, gate.ExitCode.BAD_INPUT, "no positive finite 'norm'")
+
+
+@pytest.mark.parametrize("option", ["--baseline-dir", "--baseline"])
+def test_unwritable_baseline_location_is_refused_before_measuring(tmp_path: Path, option: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    target = blocker / "baselines" if option == "--baseline-dir" else blocker / "base.json"
+    measured: list[str] = []
+
+    def never(case: cases.Case, out: object) -> cases.Call:
+        measured.append(case.name)
+        return cases.xinit_call(case, out)  # type: ignore[arg-type]
+
+    code, out, err = run_gate([option, str(target), "--update-baseline", *only(NAMES[:1])], xinit_factory=never)
+    check_error(code, err, gate.ExitCode.BAD_INPUT, f"{blocker} is not a directory")
+    assert measured == [] and out == ""

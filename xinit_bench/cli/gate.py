@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..perf import gate
+from ..perf import ab, gate
 from ..perf.cases import XinitFactory
 from .common import (
     UsageError,
@@ -33,9 +33,51 @@ def setup_arguments(subparsers: Any) -> None:
     """Add ``gate`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     parser = subparsers.add_parser(
         "gate",
-        help="CI regression gate against benchmarks/baseline/<cpu>.json",
-        description="CI regression gate: kernel times normalised by NumPy and the bandwidth fill of the same run.",
+        help="CI regression gate: A/B against a git commit (--against), or a committed per-CPU baseline",
+        description=(
+            "CI regression gate. With --against REF: REF's library and this one, measured interleaved in the same "
+            "run; a benchmark fails when it is slower than --threshold with --confidence (one-sided, family-wise). "
+            "Without: kernel times normalised by NumPy and the bandwidth fill, against "
+            "benchmarks/baseline/<cpu>.json."
+        ),
         epilog="exit codes: " + ", ".join(f"{int(c)} {c.name.lower()}" for c in gate.ExitCode),
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="A/B gate against this git revision (branch, tag, commit, HEAD~1), installed into a cache",
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the git repository in which REF is resolved (default: the current folder)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=ab.DEFAULT_THRESHOLD,
+        metavar="RATIO",
+        help=f"--against: fail when slower than this ratio (default {ab.DEFAULT_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=ab.DEFAULT_CONFIDENCE,
+        help=f"--against: one-sided family-wise confidence of a failure (default {ab.DEFAULT_CONFIDENCE})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ab.DEFAULT_ROUNDS,
+        help=f"--against: fresh pairs of worker processes (default {ab.DEFAULT_ROUNDS})",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=ab.DEFAULT_PAIRS,
+        help=f"--against: interleaved sample pairs per benchmark and round (default {ab.DEFAULT_PAIRS})",
     )
     parser.add_argument(
         "--from-json",
@@ -88,12 +130,20 @@ def options_from_args(args: argparse.Namespace) -> gate.GateOptions:
         only=tuple(args.only),
         repeats=args.repeats,
         threads=args.threads,
+        against=args.against,
+        repo=args.repo,
+        threshold=args.threshold,
+        confidence=args.confidence,
+        rounds=args.rounds,
+        pairs=args.pairs,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench gate``."""
-    with progress("gate", enabled=args.from_json is None) as bar:
+    with progress(
+        "gate" if args.against is None else f"gate against {args.against}", enabled=args.from_json is None
+    ) as bar:
         return execute(args, progress=bar.advance, total=bar.set_total)
 
 
@@ -111,7 +161,7 @@ def execute(
     err = sys.stderr if err is None else err
     if args.repeats is not None and args.repeats < 3:
         err.write(f"{PROG}: error: --repeats must be at least 3, got {args.repeats}\n")
-        return int(gate.ExitCode.USAGE)
+        return int(gate.ExitCode.BAD_INPUT)
     try:
         json_to = json_target(args.json)
         outcome = gate.run(options_from_args(args), xinit_factory=xinit_factory, progress=progress, total=total)
@@ -120,13 +170,16 @@ def execute(
         return int(exc.code)
     except (UsageError, ValueError, TypeError) as exc:
         err.write(f"{PROG}: error: {exc}\n")
-        return int(gate.ExitCode.USAGE)
+        return int(gate.ExitCode.BAD_INPUT)
     return report(outcome, json_to, out, err)
 
 
 def report(outcome: gate.Outcome, json_to: Path | None, out: TextIO, err: TextIO) -> int:
     """Print ``outcome`` (table and/or JSON) and its messages; return its exit code."""
-    if not to_stdout(json_to):
+    if outcome.ab_result is not None:
+        if not to_stdout(json_to):
+            render_ab(outcome.ab_result, out)
+    elif not to_stdout(json_to):
         plural = "" if outcome.threads == 1 else "s"
         title = f"xinit-bench gate: time / sqrt(NumPy time * fill time), process_time, {outcome.threads} thread{plural}"
         render_rows(outcome.rows, out, title)
@@ -170,3 +223,43 @@ def render_rows(rows: Sequence[gate.Row], out: TextIO, title: str) -> None:
             style=styles.get(row.status),
         )
     console(out, width=120).print(table)
+
+
+def render_ab(result: ab.ABResult, out: TextIO) -> None:
+    """Print the A/B rows: regressions first, then improvements, then the rest."""
+    from rich.table import Table
+
+    title = (
+        f"xinit-bench gate --against {result.ref} ({result.commit[:12]}): t_tree / t_ref, process_time, 1 thread; "
+        f"fail if the lower bound > {result.threshold:.2f}x ({result.confidence:.0%} family-wise, "
+        f"{result.level:.5f} per row; {result.rounds} rounds x {result.pairs} pairs; {result.seconds:.0f} s)"
+    )
+    order = {"REGRESSION": 0, "improved": 1, "ok": 2, "new": 3, "not in tree": 4}
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("benchmark", "left"),
+        ("status", "left"),
+        ("ratio", "right"),
+        ("lower", "right"),
+        ("upper", "right"),
+        ("wall ratio", "right"),
+        ("ref us", "right"),
+        ("tree us", "right"),
+        ("n", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    styles = {"REGRESSION": "bold red", "improved": "green"}
+    for row in sorted(result.rows, key=lambda r: (order.get(r.status, 9), r.name)):
+        table.add_row(
+            row.name,
+            row.status,
+            fmt(row.ratio, "{:.3f}"),
+            fmt(row.lower, "{:.3f}"),
+            fmt(row.upper, "{:.3f}"),
+            fmt(row.wall_ratio, "{:.3f}"),
+            fmt(None if row.ref_seconds is None else row.ref_seconds * 1e6, "{:.1f}"),
+            fmt(None if row.tree_seconds is None else row.tree_seconds * 1e6, "{:.1f}"),
+            str(row.n),
+            style=styles.get(row.status),
+        )
+    console(out, width=140).print(table)

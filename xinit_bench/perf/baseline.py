@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .cases import Case
-from .figures import GATE_THREADS, ExitCode, Figure, GateError
+from .figures import GATE_THREADS, ExitCode, Figure, GateError, positive_finite, read_json
 from .machine import cpu_key, environment
 
 BASELINE_FORMAT = "xinit-bench-gate-baseline/1"
@@ -62,22 +61,19 @@ def load_baseline(path: Path) -> Baseline:
     Raises
     ------
     GateError
-        ``BASELINE_MISSING`` if ``path`` does not exist, ``BASELINE_CORRUPT`` if
-        it is not a valid baseline.
+        ``BAD_INPUT`` if ``path`` does not exist, is not JSON, or is not a
+        valid baseline.
     """
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.exists():
         raise GateError(
-            ExitCode.BASELINE_MISSING,
+            ExitCode.BAD_INPUT,
             f"baseline {path} does not exist; create it with `xinit-bench gate --update-baseline`",
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GateError(ExitCode.BASELINE_CORRUPT, f"baseline {path} is not valid JSON: {exc}") from None
+        )
+    data = read_json(path, "baseline")
     problem = _baseline_problem(data)
-    if problem:
+    if problem or not isinstance(data, dict):
         raise GateError(
-            ExitCode.BASELINE_CORRUPT,
+            ExitCode.BAD_INPUT,
             f"baseline {path} is corrupt: {problem}; regenerate it with `xinit-bench gate --update-baseline`",
         )
     entries = {
@@ -103,8 +99,7 @@ def _baseline_problem(data: object) -> str | None:
         if not isinstance(entry, dict):
             return f"entry {name!r} is not an object"
         for key in ("norm", "vs_numpy", "vs_fill", "tolerance"):
-            value = entry.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if positive_finite(entry.get(key)) is None:
                 return f"entry {name!r} has no positive finite {key!r}"
     return None
 
@@ -138,8 +133,11 @@ def write_baseline(
         "environment": {k: v for k, v in environment().items() if k != "threading_layer"},
         "benchmarks": dict(sorted(entries.items())),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        raise GateError(ExitCode.BAD_INPUT, f"cannot write baseline {path}: {exc.strerror or exc}") from None
 
 
 def default_tolerance(name: str) -> float:

@@ -61,16 +61,19 @@ MIN_SAMPLE_TIME = 0.02
 
 
 class ExitCode(enum.IntEnum):
-    """Distinct exit codes of the gate, so CI logs and scripts can tell failures apart."""
+    """The gate's exit codes: CI logs and scripts tell a regression from a broken run.
+
+    ``BAD_INPUT`` covers every input the user can fix (an option, a baseline or
+    benchmark JSON that is missing, corrupt or holds impossible figures, an
+    unknown benchmark name, an output path that cannot be written);
+    ``ENVIRONMENT`` what the machine must fix (git missing, a reference commit
+    that cannot be built or run).
+    """
 
     OK = 0
     REGRESSION = 1
-    USAGE = 2
-    BASELINE_MISSING = 3
-    BASELINE_CORRUPT = 4
-    INPUT_UNREADABLE = 5
-    NO_BENCHMARKS = 6
-    UNKNOWN_BENCHMARK = 7
+    BAD_INPUT = 2
+    ENVIRONMENT = 3
 
 
 class GateError(Exception):
@@ -162,44 +165,98 @@ def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
     Raises
     ------
     GateError
-        ``INPUT_UNREADABLE`` if the file is missing or is not pytest-benchmark
-        JSON; ``NO_BENCHMARKS`` if it holds no benchmark with gate figures.
+        ``BAD_INPUT`` if the file is missing, is not pytest-benchmark JSON,
+        holds no benchmark with gate figures, or holds a figure that is not a
+        positive finite number.
     """
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise GateError(ExitCode.INPUT_UNREADABLE, f"benchmark JSON {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GateError(ExitCode.INPUT_UNREADABLE, f"benchmark JSON {path} is not readable JSON: {exc}") from None
+    data = read_json(path, "benchmark JSON")
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise GateError(
-            ExitCode.INPUT_UNREADABLE,
+            ExitCode.BAD_INPUT,
             f'{path} is not pytest-benchmark output: expected an object with a "benchmarks" list '
             "(write it with `pytest tests/perf --benchmark-enable --benchmark-json=FILE`)",
         )
     entries = data["benchmarks"]
     if not entries:
         raise GateError(
-            ExitCode.NO_BENCHMARKS,
+            ExitCode.BAD_INPUT,
             f"{path} contains no benchmarks; was the suite run with --benchmark-disable, "
             "or did every benchmark get deselected?",
         )
     figures: dict[str, Figure] = {}
-    for entry in entries:
-        gate = entry.get("extra_info", {}).get("gate") if isinstance(entry, dict) else None
-        if not isinstance(gate, dict):
+    for index, entry in enumerate(entries):
+        label = repr(entry.get("name")) if isinstance(entry, dict) else f"#{index}"
+        if not isinstance(entry, dict):
+            raise GateError(ExitCode.BAD_INPUT, f"{path}: benchmark {label} is not an object")
+        extra = entry.get("extra_info")
+        if extra is None:
+            continue  # pytest-benchmark writes "extra_info": {} (or null) for members without gate figures
+        if not isinstance(extra, dict):
+            raise GateError(ExitCode.BAD_INPUT, f'{path}: benchmark {label} has an "extra_info" that is not an object')
+        gate = extra.get("gate")
+        if gate is None:
             continue
-        try:
-            fig = Figure(str(gate["name"]), float(gate["norm"]), float(gate["vs_numpy"]), float(gate["vs_fill"]))
-        except (KeyError, TypeError, ValueError) as exc:
+        if not isinstance(gate, dict):
             raise GateError(
-                ExitCode.INPUT_UNREADABLE, f"{path}: benchmark {entry.get('name')!r} has malformed gate figures ({exc})"
-            ) from None
+                ExitCode.BAD_INPUT, f'{path}: benchmark {label} has an extra_info "gate" that is not an object'
+            )
+        fig = _figure_of(path, label, gate)
         figures[fig.name] = fig
     if not figures:
         raise GateError(
-            ExitCode.NO_BENCHMARKS,
+            ExitCode.BAD_INPUT,
             f"none of the {len(entries)} benchmarks in {path} carries gate figures "
             '(extra_info["gate"]); only the xinit-bench members of tests/perf do',
         )
     return figures
+
+
+def positive_finite(value: object) -> float | None:
+    """``value`` as a float if it is a real number, finite and above 0; else ``None`` (booleans too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and number > 0.0 else None
+
+
+def _figure_of(path: Path, label: str, gate: dict[str, object]) -> Figure:
+    """The :class:`Figure` in one benchmark's ``extra_info["gate"]``; every time ratio must be positive and finite."""
+    name = gate.get("name")
+    if not isinstance(name, str) or not name:
+        raise GateError(ExitCode.BAD_INPUT, f"{path}: benchmark {label} has gate figures with no name")
+    values = {}
+    for key in ("norm", "vs_numpy", "vs_fill"):
+        number = positive_finite(gate.get(key))
+        if number is None:
+            raise GateError(
+                ExitCode.BAD_INPUT,
+                f"{path}: benchmark {name} has gate figure {key} = {gate.get(key)!r}; "
+                "a time ratio must be a positive finite number",
+            )
+        values[key] = number
+    return Figure(name, values["norm"], values["vs_numpy"], values["vs_fill"])
+
+
+def read_json(path: Path, what: str) -> object:
+    """Parse the JSON file ``path``; every way it can fail is one ``BAD_INPUT`` line.
+
+    Missing, unreadable, not UTF-8, not JSON, or nested too deeply for the
+    parser (``[[[[...]]]]``): none of these is a traceback.
+    """
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise GateError(ExitCode.BAD_INPUT, f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise GateError(ExitCode.BAD_INPUT, f"{what} {path} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GateError(ExitCode.BAD_INPUT, f"{what} {path} is not readable: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GateError(ExitCode.BAD_INPUT, f"{what} {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise GateError(ExitCode.BAD_INPUT, f"{what} {path} is nested too deeply to be benchmark data") from None

@@ -1,27 +1,37 @@
-"""The machine-independent CI regression gate, as a function of plain values.
+"""The CI regression gate, as a function of plain values.
 
-:func:`run` measures (or reads from a pytest-benchmark JSON) the figures of
-:mod:`.figures`, compares them with the committed baseline of this CPU
-(:mod:`.baseline`) and returns an :class:`Outcome`; ``xinit-bench gate``
-renders it.  A figure regresses when it exceeds ``baseline * (1 + tolerance)``.
+Two modes, both returning an :class:`Outcome` that ``xinit-bench gate`` renders:
+
+* **A/B against a commit** (``GateOptions.against``): the reference commit's
+  library and the working tree's are measured interleaved in one run
+  (:mod:`.ab`, :mod:`.refenv`); a case fails when the tree is slower than the
+  threshold with the stated family-wise confidence.  No stored figure is
+  involved, so it gates any machine, a hosted runner's included.
+* **Against a committed baseline**: the figures of :mod:`.figures` (or of a
+  pytest-benchmark JSON), compared with ``benchmarks/baseline/<cpu key>.json``
+  (:mod:`.baseline`); a figure regresses when it exceeds
+  ``baseline * (1 + tolerance)``.  It gates only the CPUs that have a baseline.
 
 Exit codes
 ----------
 :class:`ExitCode`: 0 pass (also: no baseline for this CPU, with a warning),
-1 regression, 2 usage, 3 baseline file missing, 4 baseline corrupt,
-5 input JSON unreadable, 6 input JSON with no benchmarks, 7 unknown benchmark
-name.  Every bad input raises :class:`GateError`, which carries its code and a
-one-paragraph message.
+1 regression, 2 bad input (options, baseline or benchmark JSON, benchmark
+names, output paths), 3 environment (git missing, a reference commit that
+cannot be built or run).  Every bad input raises :class:`GateError`, which
+carries its code and a one-line message.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..runtime import check_thread_count
+from . import ab, refenv
+from .ab import ABResult
 from .baseline import (
     BASELINE_DIR,
     BASELINE_FORMAT,
@@ -161,6 +171,17 @@ class GateOptions:
         Interleaved repetitions per benchmark (``None``: the mode's default).
     threads
         Numba threads while measuring.
+    against
+        A git revision: run the A/B gate against that commit's library instead
+        of comparing with a baseline.
+    repo
+        The git repository in which ``against`` is resolved.
+    threshold, confidence
+        The A/B gate fails a case when ``t_tree / t_ref`` exceeds
+        ``threshold`` with this one-sided, family-wise confidence.
+    rounds, pairs
+        A/B: fresh pairs of worker processes, and interleaved sample pairs per
+        case in each.
     """
 
     from_json: Path | None = None
@@ -171,6 +192,12 @@ class GateOptions:
     only: Sequence[str] = ()
     repeats: int | None = None
     threads: int = GATE_THREADS
+    against: str | None = None
+    repo: Path = Path(".")
+    threshold: float = ab.DEFAULT_THRESHOLD
+    confidence: float = ab.DEFAULT_CONFIDENCE
+    rounds: int = ab.DEFAULT_ROUNDS
+    pairs: int = ab.DEFAULT_PAIRS
 
 
 @dataclass
@@ -182,9 +209,20 @@ class Outcome:
     baseline: Path | None
     messages: list[str]
     threads: int = GATE_THREADS
+    ab_result: ABResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
+        if self.ab_result is not None:
+            return {
+                "exit_code": int(self.code),
+                "status": self.code.name.lower(),
+                "mode": "against",
+                "timer": "time.process_time",
+                "threads": self.threads,
+                "messages": self.messages,
+                **self.ab_result.to_dict(),
+            }
         return {
             "exit_code": int(self.code),
             "status": self.code.name.lower(),
@@ -202,7 +240,7 @@ def selected_cases(options: GateOptions, baseline: Baseline | None) -> list[Case
     Raises
     ------
     GateError
-        ``UNKNOWN_BENCHMARK`` for a name that is not a case, or that is not in
+        ``BAD_INPUT`` for a name that is not a case, or that is not in
         ``baseline`` (unless the run updates it).
     """
     if not options.only:
@@ -212,10 +250,10 @@ def selected_cases(options: GateOptions, baseline: Baseline | None) -> list[Case
         try:
             cases.append(Case.from_name(name))
         except ValueError as exc:
-            raise GateError(ExitCode.UNKNOWN_BENCHMARK, f"unknown benchmark name: {exc}") from None
+            raise GateError(ExitCode.BAD_INPUT, f"unknown benchmark name: {exc}") from None
         if baseline is not None and not options.update_baseline and name not in baseline.entries:
             raise GateError(
-                ExitCode.UNKNOWN_BENCHMARK,
+                ExitCode.BAD_INPUT,
                 f"unknown benchmark name {name!r}: not in the baseline; known: {', '.join(sorted(baseline.entries))}",
             )
     return cases
@@ -248,7 +286,11 @@ def run(
     ValueError
         For a thread count outside Numba's pool, before any measurement.
     """
+    if options.against is not None:
+        return run_against(options, progress=progress, total=total)
     explicit = options.baseline is not None
+    if options.update_baseline:
+        check_folder_writable(options.baseline.parent if options.baseline is not None else options.baseline_dir)
     path = options.baseline if options.baseline is not None else baseline_path(options.baseline_dir)
     messages: list[str] = []
     baseline: Baseline | None = None
@@ -298,7 +340,7 @@ def run(
     unknown = sorted(set(figures) - set(baseline.entries))
     if unknown:
         raise GateError(
-            ExitCode.UNKNOWN_BENCHMARK,
+            ExitCode.BAD_INPUT,
             f"unknown benchmark name(s) {', '.join(unknown)}: not in baseline {path}. "
             "Add them with --update-baseline (and commit the baseline), or leave them out.",
         )
@@ -312,3 +354,87 @@ def run(
         if r.status == "improved":
             messages.append(f"improved: {r.name} is {r.change:.2f}x its baseline figure; consider --update-baseline")
     return Outcome(ExitCode.REGRESSION if regressions else ExitCode.OK, rows, path, messages, threads)
+
+
+def check_folder_writable(folder: Path) -> None:
+    """Refuse, before measuring, a baseline folder that could not be created or written.
+
+    Raises
+    ------
+    GateError
+        ``BAD_INPUT``, naming the folder and the reason.
+    """
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise GateError(ExitCode.BAD_INPUT, f"baseline folder {folder}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GateError(ExitCode.BAD_INPUT, f"baseline folder {folder}: {probe} is not writable")
+
+
+_UNCOMPARED = ("new", "not in tree")
+
+
+def run_against(
+    options: GateOptions,
+    *,
+    progress: Callable[[str], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> Outcome:
+    """The A/B gate: ``options.against``'s library against this one (see :mod:`.ab`).
+
+    Raises
+    ------
+    GateError
+        ``BAD_INPUT`` for options that do not go with ``--against`` or a bad
+        plan; ``ENVIRONMENT`` when the reference cannot be installed or run.
+    """
+    assert options.against is not None
+    clashes = [
+        flag
+        for flag, given in (
+            ("--from-json", options.from_json is not None),
+            ("--baseline", options.baseline is not None),
+            ("--update-baseline", options.update_baseline),
+            ("--quick", options.quick),
+        )
+        if given
+    ]
+    if clashes:
+        raise GateError(
+            ExitCode.BAD_INPUT, f"--against measures both sides itself; it does not take {', '.join(clashes)}"
+        )
+    if options.threads != GATE_THREADS:
+        raise GateError(ExitCode.BAD_INPUT, "--against measures on one thread; it does not take --threads")
+    if options.only:
+        try:
+            cases = [Case.from_name(name) for name in options.only]
+        except ValueError as exc:
+            raise GateError(ExitCode.BAD_INPUT, f"unknown benchmark name: {exc}") from None
+    else:
+        cases = ab.ab_cases()
+    ab.check_plan(len(cases), options.rounds, options.pairs, options.threshold, options.confidence)
+    reference = refenv.prepare(options.repo, options.against)
+    if total is not None:
+        total(options.rounds)
+    result = ab.run_ab(
+        reference,
+        cases,
+        rounds=options.rounds,
+        pairs=options.pairs,
+        threshold=options.threshold,
+        confidence=options.confidence,
+        progress=progress,
+    )
+    messages = [
+        f"regression: {r.name} takes {r.ratio:.2f}x the time of {result.ref} "
+        f"(at least {r.lower:.2f}x with {result.confidence:.0%} family-wise confidence; "
+        f"allowed {result.threshold:.2f}x)"
+        for r in result.regressions
+    ]
+    messages += [
+        f"not compared: {r.name} ({r.status}: {r.note})" for r in result.rows if r.status in ("new", "not in tree")
+    ]
+    code = ExitCode.REGRESSION if result.regressions else ExitCode.OK
+    return Outcome(code, [], None, messages, GATE_THREADS, result)
