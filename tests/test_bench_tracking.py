@@ -90,6 +90,7 @@ LOWER_IS_BETTER = {
     "bench_memory.Memory.track_traced_bytes_beyond_output",
     "bench_coldstart.ColdStart.track_import_and_first_call",
     "bench_coldstart.ColdStart.track_import",
+    "bench_models.MaterializeMemory.track_peak_rss_over_model_bytes",  # peak RSS growth / model bytes
 }
 
 

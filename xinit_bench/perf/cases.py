@@ -52,6 +52,10 @@ SCHEMES: tuple[Scheme, ...] = ("symmetric_uniform", "uniform", "normal", "trunca
 EXTRA_SCHEMES: tuple[Scheme, ...] = ("truncated_normal_wide",)
 ALL_SCHEMES: tuple[Scheme, ...] = SCHEMES + EXTRA_SCHEMES
 DTYPES: tuple[str, ...] = ("float32", "float64")
+#: Half-precision outputs (the float32 transform, rounded once and clamped):
+#: timed by the A/B gate, which needs no NumPy reference for them.
+HALF_DTYPES: tuple[str, ...] = ("bfloat16", "float16")
+CASE_DTYPES: tuple[str, ...] = DTYPES + HALF_DTYPES
 IMPLS: tuple[Impl, ...] = ("xinit", "numpy", "fill")
 DEFAULT_SEED = 20240917
 
@@ -165,10 +169,10 @@ class Case:
             If ``name`` does not name a known scheme, dtype and size.
         """
         parts = name.rsplit("-", 2)
-        if len(parts) != 3 or parts[0] not in ALL_SCHEMES or parts[1] not in DTYPES:
+        if len(parts) != 3 or parts[0] not in ALL_SCHEMES or parts[1] not in CASE_DTYPES:
             raise ValueError(
                 f"benchmark name {name!r} is not <scheme>-<dtype>-<size> with scheme one of "
-                f"{', '.join(ALL_SCHEMES)} and dtype one of {', '.join(DTYPES)}"
+                f"{', '.join(ALL_SCHEMES)} and dtype one of {', '.join(CASE_DTYPES)}"
             )
         scheme: Scheme = parts[0]
         return cls(scheme, parts[1], parse_size(parts[2]))
@@ -189,7 +193,16 @@ def xavier_bound(shape: tuple[int, int]) -> float:
 
 def allocate(case: Case) -> FloatArray:
     """A flat output for ``case`` with every page already faulted in (``np.ones`` writes it)."""
-    return np.ones(case.size, dtype=np.dtype(case.dtype))
+    return np.ones(case.size, dtype=numpy_dtype(case.dtype))
+
+
+def numpy_dtype(name: str) -> np.dtype[Any]:
+    """The NumPy dtype of a case's dtype name (``"bfloat16"`` is ml_dtypes', imported on first use)."""
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
 
 
 def _public(name: str) -> Callable[..., Any]:
@@ -227,7 +240,7 @@ class Recipe:
 
 
 def _dtype(case: Case) -> type[np.floating[Any]]:
-    return cast(type[np.floating[Any]], np.dtype(case.dtype).type)
+    return cast(type[np.floating[Any]], numpy_dtype(case.dtype).type)
 
 
 def _symmetric_fill(case: Case, out: FloatArray, seed: int) -> Call:
