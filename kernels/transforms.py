@@ -28,7 +28,9 @@ ndtri
     :math:`\\Phi^{-1}(p) = \\sqrt 2\\,\\mathrm{erfinv}(2p - 1)` with Giles's
     (2011) variable :math:`w = -\\log(1 - x^2) = -\\log(4p(1-p))`, which is
     accurate for small ``p``; ``erfinv(x) = x f(w)`` with ``f`` a Chebyshev
-    series.  ``ndtri_central_*`` covers ``w < 5`` (float32) or ``w < 6.25``
+    series (float32 central: the same series as a power series in ``w``,
+    by Horner's rule, which takes 20 operations instead of Clenshaw's 33).
+    ``ndtri_central_*`` covers ``w < 5`` (float32) or ``w < 6.25``
     (float64), i.e. ``|Phi^{-1}(p)| < 2.7`` or ``3.1``, branch-free;
     ``ndtri_f64`` covers ``w <= 27.5**2`` with branches.
 
@@ -177,11 +179,8 @@ def sincos_turn_f64(k):
 
 
 # --- inverse normal CDF --------------------------------------------------------
-CENTRAL_F32 = np.array(_erf.CENTRAL_F32, dtype=np.float32)
-CENTRAL_F32_SCALE = np.float32(2.0 / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO))
-CENTRAL_F32_SHIFT = np.float32(
-    (_erf.CENTRAL_F32_HI + _erf.CENTRAL_F32_LO) / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO)
-)
+#: The float32 central series as a power series in w (``_fit_erfinv.monomial_in_w``).
+CENTRAL_F32_W = np.array(_erf.CENTRAL_F32_W, dtype=np.float32)
 CENTRAL_F64 = np.array(_erf.CENTRAL_F64, dtype=np.float64)
 TAILS_F64 = tuple(np.array(getattr(_erf, f"TAIL{i}_F64"), dtype=np.float64) for i in range(1, 6))
 #: Largest w = -log(4 p (1 - p)) served by the branch-free central paths.
@@ -201,7 +200,7 @@ def _chebyshev_on(coeffs, t, lo, hi):
 def ndtri_central_f32(p):
     """Phi^{-1}(p) in float32 for ``-log(4 p (1 - p)) < 5`` (``|result| < 2.7``)."""
     w = -log_f32(FOUR_F32 * p * (ONE_F32 - p))
-    f = clenshaw(CENTRAL_F32, w * CENTRAL_F32_SCALE - CENTRAL_F32_SHIFT)
+    f = horner(CENTRAL_F32_W, w)
     return SQRT2_F32 * f * (TWO_F32 * p - ONE_F32)
 
 
