@@ -78,6 +78,8 @@ COS_F64 = np.array([(-1) ** k / math.factorial(2 * k) for k in range(1, 10)], dt
 TURN_F64 = np.float64(2.0 * math.pi * 2.0**-53)
 
 _MANT_F32 = np.int64(23)
+_MANT_I32 = np.int32(23)
+SQRT_HALF_BITS_I32 = np.int32(SQRT_HALF_BITS_F32)
 _MANT_F64 = np.int64(52)
 
 
@@ -107,9 +109,12 @@ def clenshaw(coeffs, tau):
 @inline_ir
 def log_f32(x):
     """Natural log of a positive, normal float32."""
-    ix = np.int64(f32_as_i32(x))
-    e = (ix - SQRT_HALF_BITS_F32) >> _MANT_F32
-    m = i32_as_f32(np.int32(ix - (e << _MANT_F32)))
+    # Every integer is cast back to int32 (Numba widens int32 arithmetic to
+    # int64): the values fit, and 32-bit lanes keep the loop 16 lanes wide,
+    # where int64 ones cost a vcvtqq2ps per 8 lanes and shuffles (same bits).
+    ix = f32_as_i32(x)
+    e = np.int32(np.int32(ix - SQRT_HALF_BITS_I32) >> _MANT_I32)
+    m = i32_as_f32(np.int32(ix - np.int32(e << _MANT_I32)))
     s = (m - ONE_F32) / (m + ONE_F32)
     z = s * s
     two_s = TWO_F32 * s
@@ -139,10 +144,11 @@ def _rotate_f32(c, s, q):
     multiplication by +-1 is exact.  Every factor is float32 (Numba promotes
     ``float32 * int64`` to float64, which would change the rounding).
     """
-    swap = np.float32(q & 1)
+    q = np.int32(q)  # in [0, 4): 32-bit lanes, as in ``log_f32``
+    swap = np.float32(np.int32(q & 1))
     keep = ONE_F32 - swap
-    sign_c = ONE_F32 - TWO_F32 * np.float32(((q + 1) >> 1) & 1)
-    sign_s = ONE_F32 - TWO_F32 * np.float32((q >> 1) & 1)
+    sign_c = ONE_F32 - TWO_F32 * np.float32(np.int32(np.int32(q + 1) >> 1) & 1)
+    sign_s = ONE_F32 - TWO_F32 * np.float32(np.int32(q >> 1) & 1)
     return (c * keep + s * swap) * sign_c, (s * keep + c * swap) * sign_s
 
 
