@@ -318,7 +318,7 @@ def ndtri_central_f32(p: NDArray[np.float32]) -> NDArray[np.float32]:
 
 def ndtri_f64(p: NDArray[np.float64], central_only: bool = False) -> NDArray[np.float64]:
     w = -log_f64(4.0 * p * (1.0 - p))
-    f = _cheb_on(_erf.CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+    f = _horner(_erf.CENTRAL_F64_W, w)
     if not central_only:
         t = np.sqrt(w)
         for i in range(1, 6):
