@@ -125,14 +125,18 @@ def _store_block(body, j, vals):
 
 #: Philox blocks per tile of the float64 two-pass loop (4 KiB: stays in L1).
 TILE_BLOCKS = 256
-#: Kinds whose float64 fill runs in two passes per tile.  It pays where the
-#: transform is cheap (uniform: 0.24x -> 0.33x of a float64 fill, measured
-#: on 64M elements); for normal and truncated normal the second pass's heavy
-#: float64 maths dominates and one pass was faster (measured).
+#: Kinds whose float64 fill runs in two passes per tile.  None does today:
+#: it paid for the uniform kinds (0.24x -> 0.33x of a float64 fill) while the
+#: Philox rounds ran in 32-bit lanes that the 64-bit conversions halved; with
+#: the rounds in 64-bit lanes (``philox.py``) one pass is faster (float64
+#: uniform 0.32x -> 0.56x, symmetric uniform 0.29x -> 0.47x of the fill,
+#: 64M elements, 2 threads, medians of 5 in one run).  For normal and
+#: truncated normal the second pass's float64 maths dominated and one pass was
+#: always faster.  The path stays for a kind whose transform is cheap.
 TWO_PASS_F64 = _by_kind(
     {
-        "uniform": True,
-        "symmetric_uniform": True,
+        "uniform": False,
+        "symmetric_uniform": False,
         "normal": False,
         "truncated_normal_central": False,
         "truncated_normal": False,

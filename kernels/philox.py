@@ -47,32 +47,44 @@ ROUNDS = 10
 
 _LO32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
-
-
-@inline_ir
-def mulhilo32(a, b):
-    """High and low 32-bit halves of the 64-bit product ``a * b``."""
-    product = np.uint64(a) * np.uint64(b)
-    return np.uint32(product >> _SHIFT32), np.uint32(product & _LO32)
+_M0_64 = np.uint64(PHILOX_M0)
+_M1_64 = np.uint64(PHILOX_M1)
+_W0_64 = np.uint64(PHILOX_W0)
+_W1_64 = np.uint64(PHILOX_W1)
 
 
 @inline_ir
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
-    """Ten Philox rounds; all arguments and results are ``np.uint32``."""
+    """Ten Philox rounds on 32-bit words held in 64-bit lanes; returns the four words as ``np.uint32``.
+
+    Arguments are unsigned integers whose low 32 bits are the words.  Only
+    the low 32 bits of every lane are kept meaningful: the products'
+    high halves (``lo`` of the paper) and the key sums are left unmasked,
+    because the one operation that reads above bit 31 is the multiplication,
+    and its operand is masked first.  LLVM turns that masked 64-bit multiply
+    into one ``vpmuludq`` per 8 lanes, so the rounds need no shuffle between
+    32- and 64-bit lanes (docs/design.md, "Kernel facts").
+    """
+    c0 = np.uint64(c0)
+    c1 = np.uint64(c1)
+    c2 = np.uint64(c2)
+    c3 = np.uint64(c3)
+    k0 = np.uint64(k0)
+    k1 = np.uint64(k1)
     for _ in range(ROUNDS):
-        hi0, lo0 = mulhilo32(PHILOX_M0, c0)
-        hi1, lo1 = mulhilo32(PHILOX_M1, c2)
-        c0, c1, c2, c3 = np.uint32(hi1 ^ c1 ^ k0), lo1, np.uint32(hi0 ^ c3 ^ k1), lo0
-        k0 = np.uint32(k0 + PHILOX_W0)
-        k1 = np.uint32(k1 + PHILOX_W1)
-    return c0, c1, c2, c3
+        p0 = (c0 & _LO32) * _M0_64
+        p1 = (c2 & _LO32) * _M1_64
+        c0, c1, c2, c3 = (p1 >> _SHIFT32) ^ c1 ^ k0, p1, (p0 >> _SHIFT32) ^ c3 ^ k1, p0
+        k0 = k0 + _W0_64
+        k1 = k1 + _W1_64
+    return np.uint32(c0 & _LO32), np.uint32(c1 & _LO32), np.uint32(c2 & _LO32), np.uint32(c3 & _LO32)
 
 
 @inline_ir
 def block_words(block, key):
     """The four words of Philox block ``block`` (int) for ``key = (k0, k1, stream)``."""
     j = np.uint64(block)
-    return philox4x32_10(np.uint32(j & _LO32), np.uint32(j >> _SHIFT32), key[2], np.uint32(0), key[0], key[1])
+    return philox4x32_10(j & _LO32, j >> _SHIFT32, key[2], np.uint64(0), key[0], key[1])
 
 
 @jit

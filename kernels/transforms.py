@@ -28,7 +28,10 @@ ndtri
     :math:`\\Phi^{-1}(p) = \\sqrt 2\\,\\mathrm{erfinv}(2p - 1)` with Giles's
     (2011) variable :math:`w = -\\log(1 - x^2) = -\\log(4p(1-p))`, which is
     accurate for small ``p``; ``erfinv(x) = x f(w)`` with ``f`` a Chebyshev
-    series.  ``ndtri_central_*`` covers ``w < 5`` (float32) or ``w < 6.25``
+    series (the central ones as the same series in powers of ``w``, by
+    Horner's rule: 20 operations instead of Clenshaw's 33 in float32, 44
+    instead of 69 in float64).
+    ``ndtri_central_*`` covers ``w < 5`` (float32) or ``w < 6.25``
     (float64), i.e. ``|Phi^{-1}(p)| < 2.7`` or ``3.1``, branch-free;
     ``ndtri_f64`` covers ``w <= 27.5**2`` with branches.
 
@@ -76,6 +79,8 @@ COS_F64 = np.array([(-1) ** k / math.factorial(2 * k) for k in range(1, 10)], dt
 TURN_F64 = np.float64(2.0 * math.pi * 2.0**-53)
 
 _MANT_F32 = np.int64(23)
+_MANT_I32 = np.int32(23)
+SQRT_HALF_BITS_I32 = np.int32(SQRT_HALF_BITS_F32)
 _MANT_F64 = np.int64(52)
 
 
@@ -105,9 +110,12 @@ def clenshaw(coeffs, tau):
 @inline_ir
 def log_f32(x):
     """Natural log of a positive, normal float32."""
-    ix = np.int64(f32_as_i32(x))
-    e = (ix - SQRT_HALF_BITS_F32) >> _MANT_F32
-    m = i32_as_f32(np.int32(ix - (e << _MANT_F32)))
+    # Every integer is cast back to int32 (Numba widens int32 arithmetic to
+    # int64): the values fit, and 32-bit lanes keep the loop 16 lanes wide,
+    # where int64 ones cost a vcvtqq2ps per 8 lanes and shuffles (same bits).
+    ix = f32_as_i32(x)
+    e = np.int32(np.int32(ix - SQRT_HALF_BITS_I32) >> _MANT_I32)
+    m = i32_as_f32(np.int32(ix - np.int32(e << _MANT_I32)))
     s = (m - ONE_F32) / (m + ONE_F32)
     z = s * s
     two_s = TWO_F32 * s
@@ -137,10 +145,11 @@ def _rotate_f32(c, s, q):
     multiplication by +-1 is exact.  Every factor is float32 (Numba promotes
     ``float32 * int64`` to float64, which would change the rounding).
     """
-    swap = np.float32(q & 1)
+    q = np.int32(q)  # in [0, 4): 32-bit lanes, as in ``log_f32``
+    swap = np.float32(np.int32(q & 1))
     keep = ONE_F32 - swap
-    sign_c = ONE_F32 - TWO_F32 * np.float32(((q + 1) >> 1) & 1)
-    sign_s = ONE_F32 - TWO_F32 * np.float32((q >> 1) & 1)
+    sign_c = ONE_F32 - TWO_F32 * np.float32(np.int32(np.int32(q + 1) >> 1) & 1)
+    sign_s = ONE_F32 - TWO_F32 * np.float32(np.int32(q >> 1) & 1)
     return (c * keep + s * swap) * sign_c, (s * keep + c * swap) * sign_s
 
 
@@ -177,12 +186,10 @@ def sincos_turn_f64(k):
 
 
 # --- inverse normal CDF --------------------------------------------------------
-CENTRAL_F32 = np.array(_erf.CENTRAL_F32, dtype=np.float32)
-CENTRAL_F32_SCALE = np.float32(2.0 / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO))
-CENTRAL_F32_SHIFT = np.float32(
-    (_erf.CENTRAL_F32_HI + _erf.CENTRAL_F32_LO) / (_erf.CENTRAL_F32_HI - _erf.CENTRAL_F32_LO)
-)
-CENTRAL_F64 = np.array(_erf.CENTRAL_F64, dtype=np.float64)
+#: The float32 central series as a power series in w (``_fit_erfinv.monomial_in_w``).
+CENTRAL_F32_W = np.array(_erf.CENTRAL_F32_W, dtype=np.float32)
+#: The float64 central series as a power series in w, for every float64 inverse CDF.
+CENTRAL_F64_W = np.array(_erf.CENTRAL_F64_W, dtype=np.float64)
 TAILS_F64 = tuple(np.array(getattr(_erf, f"TAIL{i}_F64"), dtype=np.float64) for i in range(1, 6))
 #: Largest w = -log(4 p (1 - p)) served by the branch-free central paths.
 W_CENTRAL_F32 = float(_erf.CENTRAL_F32_HI)
@@ -201,7 +208,7 @@ def _chebyshev_on(coeffs, t, lo, hi):
 def ndtri_central_f32(p):
     """Phi^{-1}(p) in float32 for ``-log(4 p (1 - p)) < 5`` (``|result| < 2.7``)."""
     w = -log_f32(FOUR_F32 * p * (ONE_F32 - p))
-    f = clenshaw(CENTRAL_F32, w * CENTRAL_F32_SCALE - CENTRAL_F32_SHIFT)
+    f = horner(CENTRAL_F32_W, w)
     return SQRT2_F32 * f * (TWO_F32 * p - ONE_F32)
 
 
@@ -209,7 +216,7 @@ def ndtri_central_f32(p):
 def ndtri_central_f64(p):
     """Phi^{-1}(p) in float64 for ``-log(4 p (1 - p)) < 6.25`` (``|result| < 3.1``)."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
-    f = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+    f = horner(CENTRAL_F64_W, w)
     return SQRT2_F64 * f * (TWO_F64 * p - ONE_F64)
 
 
@@ -218,7 +225,7 @@ def ndtri_f64(p):
     """Phi^{-1}(p) in float64 for ``-log(4 p (1 - p)) <= 756.25``."""
     w = -log_f64(FOUR_F64 * p * (ONE_F64 - p))
     if w < _erf.CENTRAL_F64_HI:
-        f = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+        f = horner(CENTRAL_F64_W, w)
     else:
         t = np.sqrt(w)
         if t < _erf.TAIL2_F64_LO:
@@ -244,7 +251,7 @@ def ndtri_f64(p):
 # selected there.)
 @inline_ir
 def _central_or_tail1(w, t):
-    f0 = _chebyshev_on(CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+    f0 = horner(CENTRAL_F64_W, w)
     f1 = _chebyshev_on(TAILS_F64[0], t, _erf.TAIL1_F64_LO, _erf.TAIL1_F64_HI)
     return f0 if w < _erf.CENTRAL_F64_HI else f1
 

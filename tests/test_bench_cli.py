@@ -119,3 +119,16 @@ def test_json_path_writes_the_file_and_prints_the_table(tmp_path: Path) -> None:
     assert "issue" not in proc.stdout
     report = json.loads(out.read_text())
     assert [r["name"] for r in report["results"]] == ["normal-float32-1K"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_words_scheme_writes_the_raw_philox_words(dtype: str) -> None:
+    # The generator's own row: the buffer holds random_bits' words, one per 4 bytes.
+    import xinit_bench as xb
+
+    case = cases.Case("philox_words", dtype, 5000)
+    buf = cases.allocate(case)
+    cases.xinit_call(case, buf)()
+    words = buf.view(np.uint32)
+    assert np.array_equal(words, xb.random_bits(words.size, seed=cases.DEFAULT_SEED))
+    assert "philox_words" in cases.EXTRA_SCHEMES and "philox_words" not in cases.SCHEMES

@@ -181,11 +181,16 @@ def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: flo
     [
         (np.float32, -2.0, 2.0, "fill_truncated_normal_central"),
         (np.float32, -3.0, 3.0, "fill_truncated_normal_tail"),
-        (np.float32, -100.0, 100.0, "fill_truncated_normal_tail"),  # torch's std=0.02, absolute +-2
+        (np.float32, -5.7, 5.7, "fill_truncated_normal_tail"),  # inside the normal kernel's reach, 5.77
+        (np.float32, -100.0, 100.0, "fill_normal"),  # torch's std=0.02, absolute +-2: beyond every normal sample
+        (np.float32, -6.0, math.inf, "fill_normal"),
+        (np.float32, -math.inf, 5.7, "fill_truncated_normal_tail"),
         (np.float32, -12.0, -3.0, "fill_truncated_normal"),  # p down to ~1e-10: w = 22
         (np.float64, -3.0, 3.0, "fill_truncated_normal_central"),  # float64 central reaches |x| = 3.3
         (np.float64, -4.0, 4.0, "fill_truncated_normal_tail"),
-        (np.float64, -100.0, 100.0, "fill_truncated_normal_tail"),
+        (np.float64, -8.5, 8.5, "fill_truncated_normal_tail"),  # inside the float64 normal's reach, 8.57
+        (np.float64, -100.0, 100.0, "fill_normal"),
+        (np.float64, -8.0, 8.0, "fill_truncated_normal_tail"),
         (np.float64, -40.0, -1.0, "fill_truncated_normal"),
     ],
 )
@@ -219,3 +224,41 @@ def test_memoised_plans_keep_the_sign_of_zero_and_the_refusals() -> None:
     for _ in range(2):
         with pytest.raises(ValueError, match="round to one value"):
             tiny(f32)
+
+
+def test_the_normal_kernel_never_reaches_the_routing_bound() -> None:
+    # The planner sends truncations beyond samplers._Z_MAX to the normal kernel
+    # (the truncation is then the identity).  Box-Muller's radius is largest at
+    # the smallest u of the grid, 2**-b, and |cos|, |sin| <= 1 over every turn
+    # of the grid: both checked here on the bit-exact reference.
+    from xinit_bench.samplers import _Z_MAX
+
+    r32 = np.sqrt(-np.float32(2) * reference.log_f32(np.array([2.0**-24], np.float32)))
+    r64 = np.sqrt(-2.0 * reference.log_f64(np.array([2.0**-53])))
+    c, s = reference.sincos_turn_f32(np.arange(1 << 24, dtype=np.int64))
+    assert max(np.abs(c).max(), np.abs(s).max()) <= 1
+    k = np.random.default_rng(0).integers(0, 1 << 53, 1 << 20, dtype=np.int64)
+    c64, s64 = reference.sincos_turn_f64(np.concatenate([k, np.arange(1 << 12), (1 << 51) * np.arange(4) + 0]))
+    assert max(np.abs(c64).max(), np.abs(s64).max()) <= 1
+    assert 5.76 < r32[0] < _Z_MAX[np.dtype(np.float32)] and 8.57 < r64[0] < _Z_MAX[np.dtype(np.float64)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mean,std,lo,hi", [(0.0, 0.02, -2.0, 2.0), (3.0, 0.5, -math.inf, 30.0), (1e3, 1.0, 900, 1100)])
+def test_a_truncation_beyond_the_normals_reach_is_the_normal(
+    dtype: type, mean: float, std: float, lo: float, hi: float
+) -> None:
+    n = 100_003
+    x = xb.truncated_normal(n, mean, std, lo, hi, absolute=True, seed=11, dtype=dtype)
+    assert np.array_equal(x, xb.normal(n, mean, std, seed=11, dtype=dtype))
+    assert x.min() >= dtype(lo) and x.max() <= dtype(hi)
+
+
+def test_a_truncation_too_close_for_rounding_room_is_not_routed() -> None:
+    # mean 1e6 with std 1e-2 in float32: an ulp of the mean (0.0625) is about 6 std,
+    # so mean + std z may round past a bound at 100 std; the planner keeps the clipping kernel.
+    from xinit_bench.samplers import truncated_plan
+
+    kind, _ = truncated_plan(1e6, 1e-2, -100.0, 100.0)(np.dtype(np.float32))
+    assert kind != "normal"
+    assert truncated_plan(1e6, 1e-2, -100.0, 100.0)(np.dtype(np.float64))[0] == "normal"

@@ -243,7 +243,7 @@ def log_f32(x: NDArray[np.float32]) -> NDArray[np.float32]:
     return out
 
 
-def _horner(coeffs: Sequence[float], z: NDArray[Any]) -> NDArray[Any]:
+def _horner(coeffs: Sequence[float | np.floating[Any]], z: NDArray[Any]) -> NDArray[Any]:
     acc = np.full_like(z, coeffs[-1])
     for c in coeffs[-2::-1]:
         acc = c + z * acc
@@ -312,15 +312,13 @@ def _cheb_on(coeffs: Sequence[float], t: NDArray[Any], lo: float, hi: float) -> 
 
 def ndtri_central_f32(p: NDArray[np.float32]) -> NDArray[np.float32]:
     w = -log_f32(F32(4) * p * (F32(1) - p))
-    lo, hi = _erf.CENTRAL_F32_LO, _erf.CENTRAL_F32_HI
-    tau = w * F32(2.0 / (hi - lo)) - F32((hi + lo) / (hi - lo))
-    f = _clenshaw([F32(c) for c in _erf.CENTRAL_F32], tau)
+    f = _horner([F32(c) for c in _erf.CENTRAL_F32_W], w)
     return F32(math.sqrt(2.0)) * f * (F32(2) * p - F32(1))
 
 
 def ndtri_f64(p: NDArray[np.float64], central_only: bool = False) -> NDArray[np.float64]:
     w = -log_f64(4.0 * p * (1.0 - p))
-    f = _cheb_on(_erf.CENTRAL_F64, w, _erf.CENTRAL_F64_LO, _erf.CENTRAL_F64_HI)
+    f = _horner(_erf.CENTRAL_F64_W, w)
     if not central_only:
         t = np.sqrt(w)
         for i in range(1, 6):

@@ -103,6 +103,19 @@ def _check_extent(dt: np.dtype[Any], mean: float, std: float, given: str) -> Non
         )
 
 
+def _beyond_reach(dt: np.dtype[Any], mean: float, std: float, a: float, b: float, ends: list[float]) -> bool:
+    """Whether the standardised bounds ``[a, b]`` contain every value the normal kernel returns in ``dt``, with room.
+
+    The normal kernel's ``|z|`` never exceeds ``_Z_MAX[dt]``, so truncating it to such bounds is the identity.
+    The room covers the roundings of ``mean + std z`` and of the bounds in ``dt`` (a few ulps of the largest
+    magnitude involved), so that no sample can land outside the rounded bounds either.
+    """
+    if not (a < -_Z_MAX[dt] and b > _Z_MAX[dt]):
+        return False
+    ulp = float(np.finfo(dt).eps)
+    return all(std * (z - _Z_MAX[dt]) > 8 * ulp * (abs(mean) + z * std) for z in ends)
+
+
 # --- the sampling core -----------------------------------------------------------
 #: A plan maps the output dtype to the sampler kind (a name of ``kernels.kinds.KINDS``) and its params.
 Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
@@ -266,13 +279,16 @@ def normal_plan(mean: float, std: float) -> Plan:
 def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     """Inverse-CDF plan for N(mean, std) truncated to standardised [a, b].
 
-    The interval is reflected to the side of the lower tail when ``a + b > 0``,
+    Bounds beyond every value the normal kernel can return (``|z| <= 5.8`` in
+    float32, ``8.6`` in float64, with room for rounding) make the truncation
+    the identity: those plans use the normal kernel (``"normal"``), for example
+    torch's ``trunc_normal_(std=0.02)`` at +-100 sigma.  Otherwise the
+    interval is reflected to the side of the lower tail when ``a + b > 0``,
     because ``p`` is represented most precisely near 0.  The branch-free
     central kernel is used when every ``p`` on the kernel's uniform grid keeps
     ``w = -log(4 p (1 - p))`` inside its range.  Otherwise the float64 inverse
     CDF: branch-free over the first tail series when the grid keeps ``w`` below
-    16 (float32) or 36 (float64), as for torch's ``trunc_normal_(std=0.02)``
-    at +-100 sigma, else with a branch per tail series.  Those two give the
+    16 (float32) or 36 (float64), else with a branch per tail series.  Those two give the
     same bits (``tests/test_kernel_vs_reference.py``); only speed differs.
     """
     reflect = a + b > 0
@@ -292,6 +308,7 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         )
     scale = -std if reflect else std
     bounds = (mean + std * a, mean + std * b)
+    ends = [abs(z) for z in (a, b) if math.isfinite(z)]
 
     def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
         given = f"mean={mean!r}, std={std!r}, a={a!r}, b={b!r}"
@@ -303,13 +320,16 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         # An infinite end: the samples reach the grid's extreme p instead.
         if not (math.isfinite(a) and math.isfinite(b)):
             _check_extent(dt, mean, std, given)
+        f = dt.type
+        if _beyond_reach(dt, mean, std, a, b, ends):
+            # The truncation removes nothing the normal kernel can return: the same law, the normal's speed.
+            return "normal", (f(mean), f(std))
         f32 = dt == np.float32
         bits, w_central = (24, _tf.W_CENTRAL_F32) if f32 else (53, _tf.W_CENTRAL_F64)
         w_tail = _tf.W_TAIL1_F64 if f32 else _tf.W_TAIL2_F64
         edge = 2.0**-bits
         p_ends = (p0 + dp * edge, p0 + dp * (1 - edge))
         w_max = max(-math.log(4 * p * (1 - p)) for p in p_ends)
-        f = dt.type
         if w_max < w_central - 0.05:
             return "truncated_normal_central", tuple(f(v) for v in (p0, dp, mean, scale, *bounds))
         lo_b, hi_b = (float(f(v)) for v in bounds)

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from .. import reference
 from .references import fill_call
 
-Scheme = Literal["symmetric_uniform", "uniform", "normal", "truncated_normal", "truncated_normal_wide"]
+Scheme = Literal["symmetric_uniform", "uniform", "normal", "truncated_normal", "truncated_normal_wide", "philox_words"]
 Impl = Literal["xinit", "numpy", "fill"]
 FloatArray = NDArray[np.floating[Any]]
 Call = Callable[[], object]
@@ -49,7 +49,11 @@ SCHEMES: tuple[Scheme, ...] = ("symmetric_uniform", "uniform", "normal", "trunca
 #: not in the default run or the gate's baseline.  ``truncated_normal_wide`` is
 #: torch's ``trunc_normal_(std=0.02)``, whose default bounds a=-2, b=2 are
 #: absolute: +-100 std (ViT and GPT-style models initialise this way).
-EXTRA_SCHEMES: tuple[Scheme, ...] = ("truncated_normal_wide",)
+#: ``philox_words`` writes the raw Philox words over the buffer (one per
+#: float32 element, two per float64 one) with the library's ``bits`` kernel:
+#: the speed of the generator alone, beside the fill, which no transform can
+#: beat.
+EXTRA_SCHEMES: tuple[Scheme, ...] = ("truncated_normal_wide", "philox_words")
 ALL_SCHEMES: tuple[Scheme, ...] = SCHEMES + EXTRA_SCHEMES
 DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Half-precision outputs (the float32 transform, rounded once and clamped):
@@ -323,6 +327,32 @@ def _truncated_reference_call(case: Case, rng: np.random.Generator) -> Call:
     return lambda: reference.truncated_normal((case.size,), 0.0, NORMAL_STD, -cut, cut, rng=rng, dtype=dtype)
 
 
+def _words_fill(case: Case, out: FloatArray, seed: int) -> Call:
+    _public("random_bits")
+    try:
+        from xinit_bench.launch import fill_flat
+    except ImportError as exc:
+        raise LibraryLacks(f"xinit_bench.launch is not importable: {exc}") from None
+    k0, k1 = reference.key_from_seed(seed)
+    key = (np.uint32(k0), np.uint32(k1), np.uint32(0))
+    words = out.reshape(-1).view(np.uint32)
+    return lambda: fill_flat("bits", words, key, 0, ())
+
+
+def _words_reference_fill(case: Case, out: FloatArray, rng: np.random.Generator) -> Call:
+    flat = out.reshape(-1)
+    return lambda: rng.random(dtype=out.dtype, out=flat)
+
+
+def _words_call(case: Case, seed: int) -> Call:
+    fn = _public("random_bits")
+    return lambda: fn(case.size, seed=seed)
+
+
+def _words_reference_call(case: Case, rng: np.random.Generator) -> Call:
+    return lambda: rng.integers(0, 1 << 32, case.size, dtype=np.uint32)
+
+
 _TRUNCATED = Recipe(_truncated_fill, _truncated_reference_fill, _truncated_call, _truncated_reference_call)
 
 #: Scheme -> how it is measured.  The two truncated schemes differ only in their cut (:func:`truncation`).
@@ -332,6 +362,7 @@ RECIPES: dict[Scheme, Recipe] = {
     "normal": Recipe(_normal_fill, _normal_reference_fill, _normal_call, _normal_reference_call),
     "truncated_normal": _TRUNCATED,
     "truncated_normal_wide": _TRUNCATED,
+    "philox_words": Recipe(_words_fill, _words_reference_fill, _words_call, _words_reference_call),
 }
 
 
