@@ -46,13 +46,13 @@ def run(args: argparse.Namespace) -> int:
         from .common import fail
 
         return fail("xinit-bench models", f"--repeats must be an int >= 1, got {args.repeats}")
-    from ..perf.models import MODELS, materialize_rss, measure_model  # torch is imported only here
+    from ..perf.models import MODELS, materialize_rss_fresh, measure_model  # torch is imported only here
 
     results = []
     for name in args.models:
         row: dict[str, Any] = {"name": name, **measure_model(MODELS[name], args.repeats)}
         if args.materialize:
-            row["materialize"] = materialize_rss(MODELS[name])
+            row["materialize"] = materialize_rss_fresh(name)
         results.append(row)
     if not to_stdout(json_to):
         from rich.table import Table
