@@ -76,16 +76,22 @@ class Target:
         return value <= self.bound if self.versus == "small_call" else value >= self.bound
 
 
-#: 64M float32 elements on all threads, ratios from one run; thread scaling
-#: compares 1 thread with all of Numba's pool; the small calls are 1K elements.
+#: 64M elements on all threads, ratios from one run; thread scaling compares 1
+#: thread with all of Numba's pool; the small calls are 1K elements.  The
+#: fractions of the fill are the kernels' floors on the 2-core development VM
+#: (docs/design.md, "Kernel facts"): the symmetric uniform at about the
+#: hand-vectorised Philox ceiling there, the others where their transforms'
+#: arithmetic, not the generator, sets the pace.
 TARGETS: tuple[Target, ...] = (
     Target("symmetric uniform >= 0.45 x fill", "symmetric_uniform", "float32", "fill", 0.45),
     Target("symmetric uniform >= 5 x NumPy", "symmetric_uniform", "float32", "numpy", 5.0),
-    Target("normal >= 0.18 x fill", "normal", "float32", "fill", 0.18),
+    Target("normal >= 0.25 x fill", "normal", "float32", "fill", 0.25),
     Target("normal >= 8 x NumPy", "normal", "float32", "numpy", 8.0),
-    Target("truncated normal >= 0.12 x fill", "truncated_normal", "float32", "fill", 0.12),
-    Target("float64 uniform >= 0.35 x fill", "uniform", "float64", "fill", 0.35),
-    Target("float64 symmetric uniform >= 0.35 x fill", "symmetric_uniform", "float64", "fill", 0.35),
+    Target("truncated normal >= 0.18 x fill", "truncated_normal", "float32", "fill", 0.18),
+    Target("float64 uniform >= 0.4 x fill", "uniform", "float64", "fill", 0.4),
+    Target("float64 symmetric uniform >= 0.4 x fill", "symmetric_uniform", "float64", "fill", 0.4),
+    Target("float64 normal >= 0.15 x fill", "normal", "float64", "fill", 0.15),
+    Target("float64 truncated normal >= 0.08 x fill", "truncated_normal", "float64", "fill", 0.08),
     Target("{threads} >= 1.7 x 1 thread (symmetric uniform)", "symmetric_uniform", "float32", "threads", 1.7),
     Target("{threads} >= 1.7 x 1 thread (normal)", "normal", "float32", "threads", 1.7),
     Target("{threads} >= 1.7 x 1 thread (truncated normal)", "truncated_normal", "float32", "threads", 1.7),
