@@ -11,9 +11,9 @@ one kernel launch over the block's contiguous runs
 equals ``xinit_bench.he_normal(shape, seed=s)``
 
 for every chunking ``c``, every scheduler and every number of workers.
-``dask.array.random`` does not promise this: its values change when the
-chunks change (dask issue 1684, "changing the chunksize changes the random
-sequence").
+``dask.array.random`` does not promise this: it seeds each chunk from its
+own state, so its values change when the chunks change (dask's own
+documentation says so; ``tests/test_dask.py`` shows it).
 
 The key and stream are resolved once, when the graph is built (a
 ``generator=`` gives up one stream then), and every task carries only plain
