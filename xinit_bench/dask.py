@@ -241,7 +241,7 @@ def build_recipe(
     plan = _plan(_ALIASES.get(function, function), bound)
     half = is_half(dt)
     kind, params = plan(_F32 if half else dt)
-    limits = clamps(kind, params, dt, f"the {kind} parameters") if half else None
+    limits = clamps(kind, params, dt) if half else None
     # The key this call will use, seen before it is taken (seed=None draws its entropy here).
     k0, k1 = generator.key if generator is not None else key_from_seed(seed)
     stream = generator.stream if generator is not None else 0

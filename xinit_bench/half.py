@@ -82,10 +82,13 @@ def half_info(dt: np.dtype[Any]) -> HalfInfo:
 _CLAMPS: dict[tuple[Any, ...], tuple[np.float32, np.float32]] = {}
 
 
-def clamps(kind: str, params: tuple[Any, ...], dt: np.dtype[Any], given: str) -> tuple[np.float32, np.float32]:
+def clamps(
+    kind: str, params: tuple[Any, ...], dt: np.dtype[Any], given: str | None = None
+) -> tuple[np.float32, np.float32]:
     """``(lo_h, hi_h)`` of a float32 plan ``(kind, params)`` in the half type ``dt``, after checking it fits.
 
-    ``given`` names the user's arguments for the error message.
+    Memoised per plan: only the first call of a plan computes anything.  An
+    error message names ``given``, by default the kind and its float32 parameters.
 
     Raises
     ------
@@ -96,6 +99,10 @@ def clamps(kind: str, params: tuple[Any, ...], dt: np.dtype[Any], given: str) ->
     memo = (kind, params, dt.name)
     found = _CLAMPS.get(memo)
     if found is None:
+        if len(_CLAMPS) >= 4096:  # as the plan caches: a bounded memo
+            _CLAMPS.clear()
+        if given is None:
+            given = f"the {kind} parameters {tuple(float(v) for v in params)} (their float32 values)"
         found = _CLAMPS[memo] = _clamps(kind, params, half_info(dt), given)
     return found
 

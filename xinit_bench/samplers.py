@@ -152,7 +152,7 @@ def sample(
         check_out(out, out_dims, dt)
     half = is_half(dt)
     kind, params = plan(_F32 if half else dt)
-    limits = clamps(kind, params, dt, _given(kind, params)) if half else None
+    limits = clamps(kind, params, dt) if half else None
     if not (generator is None and type(seed) is int and seed >= 0):
         check_source(seed, generator)  # before the allocation: a bad seed is no MemoryError
     if out is None:
@@ -169,10 +169,6 @@ def sample(
 
 
 _F32 = np.dtype(np.float32)
-
-
-def _given(kind: str, params: tuple[Any, ...]) -> str:
-    return f"the {kind} parameters {tuple(float(v) for v in params)} (their float32 values)"
 
 
 def check_offset(offset: Any) -> int:

@@ -159,7 +159,7 @@ def _check_plan(plan: Plan, dt: np.dtype[Any]) -> None:
     """Resolve ``plan`` for ``dt`` as :func:`~xinit_bench.batch.fill_jobs` will, so that it raises now."""
     kind, params = plan(np.dtype(np.float32) if is_half(dt) else dt)
     if is_half(dt):
-        clamps(kind, params, dt, f"the {kind} parameters {params}")
+        clamps(kind, params, dt)
 
 
 def _jobs(
