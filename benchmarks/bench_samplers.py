@@ -3,13 +3,14 @@
 One class per operation (``SymmetricUniform``, ``Uniform``, ``Normal``,
 ``TruncatedNormal``, ``TorchTruncatedNormal``), parametrised over ``impl`` (xinit-bench, the NumPy
 reference, the memory-bandwidth fill), ``dtype`` and ``size``, with one
-``time_fill``: a single call filling a pre-faulted buffer (``setup``
-allocates it with ``np.ones`` and makes a warm-up call, so neither page faults
-nor JIT compilation are timed).
+``time_fill``: calls filling a pre-faulted buffer (``setup`` allocates it
+with ``np.ones`` and makes a warm-up call, so neither page faults nor JIT
+compilation are timed), one call per sample from 1M elements up and
+``2**20 // size`` calls below, so that a 1K sample is 1024 calls.
 
 ``time_*`` are measured as the A/B gate measures: ``time.process_time`` with
 Numba on one thread (``setup`` sets it, ``teardown`` restores it), so another
-process on the other core does not inflate them, and in two rounds of fresh
+process on the other core does not inflate them, and in four rounds of fresh
 processes, so ``asv run``/``asv continuous --interleave-rounds`` can alternate
 commits between rounds.
 
@@ -46,6 +47,16 @@ from .common import DTYPES, IMPLS, NAMED_SCHEMES, NAMED_SHAPE, SCHEMES, SEED, SI
 
 #: (impl, scheme, dtype) already called once in this process (compiled).
 _WARM: set[tuple[str, str, str]] = set()
+
+#: Elements one ``time_fill`` sample writes at least: 2**20, so that every
+#: sample lasts about a millisecond or more and the clock's own cost (about
+#: 1 us per read of the process-time clock) is below 0.1 % of it.
+SAMPLE_ELEMENTS = 1 << 20
+
+
+def calls_per_sample(size: int) -> int:
+    """Calls of a ``size``-element fill in one sample: ``max(1, SAMPLE_ELEMENTS // size)``."""
+    return max(1, SAMPLE_ELEMENTS // size)
 
 
 try:
@@ -118,11 +129,21 @@ def restore_threads(count: int) -> None:
 
 
 class _CpuTimed:
-    """``time_*`` timing shared by the classes below: process time, one Numba thread, two rounds."""
+    """``time_*`` timing shared by the classes below: process time, one Numba thread, four rounds.
+
+    asv times each sample as one call of the benchmark (asv_runner re-runs
+    ``setup`` before every timed call when a class has one), so a sample must
+    be long enough to time by itself: see :data:`SAMPLE_ELEMENTS`.  Four rounds
+    of up to 8 samples: under ``asv continuous --interleave-rounds`` each
+    commit's samples then come from four fresh processes spread over the whole
+    run, so a slow spell of the host (seconds long, up to 1.9x on a 1K call on
+    the development VM) lands in one round of one side rather than in half of
+    its samples.
+    """
 
     timer = time.process_time
-    rounds = 2
-    repeat = (5, 20, 2.0)
+    rounds = 4
+    repeat = (3, 8, 1.0)
     warmup_time = 0.0
     #: Results from before the timer change (wall clock, all threads) are another series.
     version = "process_time-1-thread"
@@ -132,12 +153,21 @@ class _CpuTimed:
 
 
 class _Fill(_CpuTimed):
-    """Shared body of the per-operation classes below (asv skips ``_`` names)."""
+    """Shared body of the per-operation classes below (asv skips ``_`` names).
+
+    One sample fills :data:`SAMPLE_ELEMENTS` elements or one buffer of
+    ``size``, whichever is more: ``calls_per_sample(size)`` calls into the same
+    buffer.  A single 1K call (5-10 us) timed alone is mostly the cost of
+    reading the process-time clock (a system call) and of cold caches; 1024
+    of them take about 5 ms.
+    """
 
     scheme = ""
     params = (list(IMPLS), list(DTYPES), list(SIZES))
     param_names = ["impl", "dtype", "size"]
     timeout = 300
+    #: A sample of a 1K row is 1024 calls (before: one call, a different figure).
+    version = "process_time-1-thread-1M-per-sample"
 
     def setup(self, impl: str, dtype: str, size: int) -> None:
         self._previous_threads = one_thread()
@@ -145,13 +175,16 @@ class _Fill(_CpuTimed):
         case = cases.Case(self.scheme, dtype, size)
         self.out = cases.allocate(case)
         self.call = make_call(cases, impl, case, self.out)
+        self.calls = range(calls_per_sample(size))
         key = (impl, self.scheme, dtype)
         if key not in _WARM:
             self.call()
             _WARM.add(key)
 
     def time_fill(self, impl: str, dtype: str, size: int) -> None:
-        self.call()
+        call = self.call
+        for _ in self.calls:
+            call()
 
 
 class SymmetricUniform(_Fill):
