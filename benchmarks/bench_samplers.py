@@ -10,7 +10,7 @@ compilation are timed), one call per sample from 1M elements up and
 
 ``time_*`` are measured as the A/B gate measures: ``time.process_time`` with
 Numba on one thread (``setup`` sets it, ``teardown`` restores it), so another
-process on the other core does not inflate them, and in four rounds of fresh
+process on the other core does not inflate them, and in eight rounds of fresh
 processes, so ``asv run``/``asv continuous --interleave-rounds`` can alternate
 commits between rounds.
 
@@ -129,21 +129,26 @@ def restore_threads(count: int) -> None:
 
 
 class _CpuTimed:
-    """``time_*`` timing shared by the classes below: process time, one Numba thread, four rounds.
+    """``time_*`` timing shared by the classes below: process time, one Numba thread, eight rounds.
 
     asv times each sample as one call of the benchmark (asv_runner re-runs
     ``setup`` before every timed call when a class has one), so a sample must
-    be long enough to time by itself: see :data:`SAMPLE_ELEMENTS`.  Four rounds
-    of up to 8 samples: under ``asv continuous --interleave-rounds`` each
-    commit's samples then come from four fresh processes spread over the whole
-    run, so a slow spell of the host (seconds long, up to 1.9x on a 1K call on
-    the development VM) lands in one round of one side rather than in half of
-    its samples.
+    be long enough to time by itself: see :data:`SAMPLE_ELEMENTS`.
+
+    Eight rounds of 2-4 samples (at most 0.5 s each): under ``asv continuous
+    --interleave-rounds`` each commit's samples then come from eight fresh
+    processes spread over the whole run.  The development VM's host has slow
+    spells of seconds to minutes (the same 1K call at 7.0 and 10.4 ms per 1024
+    calls in different processes of one run); with two or four rounds, one
+    commit's rounds could all land in them and asv continuous reported the
+    same tree 0.63-1.95x "changed".  With eight, the two unchanged commits'
+    medians agreed within 0.96-1.03x on all 48 ``xinit`` rows while up to 47 %
+    of a row's samples were slow.
     """
 
     timer = time.process_time
-    rounds = 4
-    repeat = (3, 8, 1.0)
+    rounds = 8
+    repeat = (2, 4, 0.5)
     warmup_time = 0.0
     #: Results from before the timer change (wall clock, all threads) are another series.
     version = "process_time-1-thread"
