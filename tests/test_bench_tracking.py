@@ -107,12 +107,33 @@ def test_every_track_benchmark_is_lower_is_better(monkeypatch: pytest.MonkeyPatc
 
 
 def test_time_benchmarks_allow_interleaved_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    # asv continuous --interleave-rounds alternates commits between rounds: at least two of them,
-    # timed with process time (another job on the other core does not inflate it).
+    # asv continuous --interleave-rounds alternates commits between rounds, timed with process time
+    # (another job on the other core does not inflate it). Eight rounds, not two: with two or four,
+    # the host's slow spells could cover most of one commit's rounds (see bench_samplers._CpuTimed).
     import time
 
     monkeypatch.syspath_prepend(str(ROOT))
     samplers = importlib.import_module("benchmarks.bench_samplers")
     for cls in (samplers.Normal, samplers.TorchTruncatedNormal, samplers.NamedSchemes):
-        assert cls.rounds >= 2
+        assert cls.rounds >= 8
         assert cls.timer is time.process_time
+
+
+def test_every_time_fill_sample_fills_at_least_a_million_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    # asv_runner times each sample of a class with a setup as one call of time_fill, so a 1K row
+    # must loop: 1024 calls into the same buffer; from 2**20 up, one call.
+    monkeypatch.syspath_prepend(str(ROOT))
+    samplers = importlib.import_module("benchmarks.bench_samplers")
+    calls: list[int] = []
+    monkeypatch.setattr(samplers, "make_call", lambda cases, impl, case, out: lambda: calls.append(out.size))
+    monkeypatch.setattr(samplers, "_WARM", {("xinit", "normal", "float32")})  # no warm-up call counted
+    bench = samplers.Normal()
+    for size in samplers.SIZES:
+        calls.clear()
+        bench.setup("xinit", "float32", size)
+        try:
+            bench.time_fill("xinit", "float32", size)
+        finally:
+            bench.teardown("xinit", "float32", size)
+        assert sum(calls) >= samplers.SAMPLE_ELEMENTS
+        assert len(calls) == max(1, samplers.SAMPLE_ELEMENTS // size)
