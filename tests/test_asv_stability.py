@@ -95,3 +95,27 @@ def test_slowed_needs_the_big_rows_and_nothing_else(stability: ModuleType) -> No
     assert not ok and "do not use the slowed kernel" in why
     failed = row("x", "n/a", "Normal.time_fill('xinit', 'float32', 1024)")
     assert not stability.verdict("slowed", 1, slowed_output(*big, failed), "normal")[0]
+
+
+def test_prepare_makes_the_two_commits_and_a_one_environment_config(stability: ModuleType, tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("needs the project's git repository (a checkout, not an unpacked archive)")
+    ref = stability._git(ROOT, "rev-parse", "HEAD")
+    repo, config = stability.prepare(tmp_path, ref, "normal")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+    # "unchanged" is REF's tree under a new hash; "slowed" differs from REF only in launch.py, by the variant.
+    assert git("rev-parse", "unchanged^{tree}") == git("rev-parse", f"{ref}^{{tree}}")
+    assert git("rev-parse", "unchanged^").strip() == ref != git("rev-parse", "unchanged").strip()
+    assert git("diff", "--name-only", ref, "slowed").split() == ["xinit_bench/launch.py"]
+    assert stability.SLOWDOWN.format(kind="normal").strip() in git("show", "slowed:xinit_bench/launch.py")
+    assert git("rev-parse", "HEAD").strip() == ref  # the benchmarks that run are REF's
+    conf = json.loads(config.read_text())
+    assert conf["repo"] == str(repo) and conf["matrix"] == {"req": {}} and "exclude" not in conf
+    assert conf["benchmark_dir"] == str(repo / "benchmarks")
+    assert all(Path(conf[k]).is_relative_to(tmp_path) for k in ("env_dir", "results_dir", "html_dir"))
