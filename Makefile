@@ -47,6 +47,7 @@ test-fast: $(STAMP) $(KSTAMP)
 perf: $(STAMP) $(KSTAMP)
 	mkdir -p .benchmarks
 	$(BIN)/python -m pytest tests/perf -q --benchmark-enable --benchmark-json=.benchmarks/perf.json
+	$(BIN)/python -m pytest -q --timing -m timing
 
 # The A/B gate: this tree against GATE_REF (default HEAD: the uncommitted
 # changes; `make gate GATE_REF=main` for a branch).  gate-baseline is the

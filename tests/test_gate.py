@@ -2,7 +2,11 @@
 
 The slowdown is not simulated in the numbers: the gate measures a variant
 of the xinit-bench call that runs the kernel twice, on the same buffer,
-interleaved with the same references as the real one.
+interleaved with the same references as the real one.  Those three tests
+compare a stored figure with one measured seconds later, unpaired, so they
+carry the ``timing`` marker and run with ``--timing`` (``make perf``), not in
+the correctness suite: one read 1.52x its baseline figure against the 1.40x
+allowed in a ``make test`` on an idle machine.
 """
 
 from __future__ import annotations
@@ -56,12 +60,14 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.timing
 def test_gate_passes_the_real_code(baseline: Path) -> None:
     code, out, err = run_gate(["--baseline", str(baseline), "--repeats", "7", *only(NAMES)])
     assert code == gate.ExitCode.OK, out + err
     assert "REGRESSION" not in out
 
 
+@pytest.mark.timing
 def test_gate_catches_a_2x_slowdown(baseline: Path) -> None:
     code, out, err = run_gate(["--baseline", str(baseline), "--repeats", "7", *only(NAMES)], xinit_factory=twice)
     assert code == gate.ExitCode.REGRESSION, out + err
@@ -69,6 +75,7 @@ def test_gate_catches_a_2x_slowdown(baseline: Path) -> None:
         assert f"regression: {name}" in err
 
 
+@pytest.mark.timing
 def test_slowed_figure_is_about_twice_the_real_one() -> None:
     real = gate.measure_figures(CASES[:1], repeats=7)
     slow = gate.measure_figures(CASES[:1], repeats=7, xinit_factory=twice)
