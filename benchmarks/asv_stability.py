@@ -45,16 +45,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 if __package__:  # imported (asv's discovery, the tests)
-    from .gate_stability import _BUSY, SLOWDOWN, _other_core  # the one definition of the slowed variant
+    from .gate_stability import SLOWDOWN, busy_core  # the one definition of the slowed variant and the load
 else:  # run as a script
     sys.path.insert(0, str(ROOT))
-    from benchmarks.gate_stability import _BUSY, SLOWDOWN, _other_core
+    from benchmarks.gate_stability import SLOWDOWN, busy_core
 
 #: The README's PR check: every commit-dependent ``time_`` row (the ``numpy``
 #: and ``fill`` lines come from the working tree, the same code for both
@@ -240,7 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep = args.folder is not None
     folder = args.folder.resolve() if keep else Path(tempfile.mkdtemp(prefix="xinit-asv-stability-"))
     folder.mkdir(parents=True, exist_ok=True)
-    busy: subprocess.Popen[bytes] | None = None
     try:
         _, config = prepare(folder, ref, args.kind)
         # asv keeps its machine file in $HOME: a scratch home leaves the user's own untouched.
@@ -250,19 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             [asv_bin, "machine", "--yes", "--config", str(config)], env=env, cwd=folder, check=True, capture_output=True
         )
         results = []
-        if args.load:
-            core = _other_core()
-            busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(core), "14400"])
-            print(f"busy loop pid {busy.pid} pinned to CPU {core}", flush=True)
-        for name in series:
-            code, output, seconds = run_series([asv_bin], config, env, ref, name, args)
-            ok, why = verdict(name, code, output, args.kind)
-            results.append(ok)
-            print(f"{name}: exit {code}, {seconds / 60:.1f} min: {'as expected' if ok else 'WRONG'}: {why}", flush=True)
+        with busy_core(4 * 3600.0) if args.load else nullcontext():
+            for name in series:
+                code, output, seconds = run_series([asv_bin], config, env, ref, name, args)
+                ok, why = verdict(name, code, output, args.kind)
+                results.append(ok)
+                verdict_text = "as expected" if ok else "WRONG"
+                print(f"{name}: exit {code}, {seconds / 60:.1f} min: {verdict_text}: {why}", flush=True)
     finally:
-        if busy is not None:
-            busy.kill()
-            busy.wait()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
     return 0 if all(results) else 1

@@ -39,7 +39,8 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,19 @@ def fill_flat(kind, flat, key, offset, params):  # type: ignore[no-redef]
 def _other_core() -> int:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
     return cpus[-1]
+
+
+@contextmanager
+def busy_core(seconds: float) -> Iterator[int]:
+    """Keep the last CPU busy with a pinned loop (at most ``seconds``) while the block runs; yields that CPU."""
+    core = _other_core()
+    busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(core), str(seconds)])
+    print(f"busy loop pid {busy.pid} pinned to CPU {core}", flush=True)
+    try:
+        yield core
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def build_variant(ref: str, kind: str | None, folder: Path, repo: Path = ROOT) -> Path:
@@ -160,12 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"building {args.against} {what} ...", flush=True)
             site = build_variant(args.against, slowed, folder / name)
             envs[name] = {**os.environ, "PYTHONPATH": str(site)}
-        busy: subprocess.Popen[bytes] | None = None
-        if not args.no_load:
-            core = _other_core()
-            busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(core), str(args.max_seconds)])
-            print(f"busy loop pid {busy.pid} pinned to CPU {core}", flush=True)
-        try:
+        with nullcontext() if args.no_load else busy_core(args.max_seconds):
             for name in series:
                 good = 0
                 for run in range(1, args.runs + 1):
@@ -189,10 +198,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
                 failures += args.runs - good
-        finally:
-            if busy is not None:
-                busy.kill()
-                busy.wait()
     return 0 if failures == 0 else 1
 
 
