@@ -41,7 +41,6 @@ import inspect
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -70,7 +69,17 @@ from .half import clamps
 from .regions import region_runs
 from .samplers import fill_block, normal_plan, truncated_plan, uniform_plan
 from .schemes import NAMED_SCHEMES, fan_size
-from .validation import bfloat16, check_bool, check_callable, check_int, check_shape, is_half, is_int, resolve_dtype
+from .validation import (
+    bfloat16,
+    check_bool,
+    check_callable,
+    check_int,
+    check_shape,
+    is_half,
+    is_int,
+    resolve_dtype,
+    writable_problem,
+)
 
 __all__ = [
     "FUNCTIONS",
@@ -480,13 +489,9 @@ def _check_writable(path: Path) -> None:
     target = path if path.exists() else path.parent
     if not target.is_dir():
         raise FileNotFoundError(f"store must be in an existing directory, got {str(path)!r} (no directory {target})")
-    try:
-        with tempfile.NamedTemporaryFile(dir=target, prefix=".xinit-probe-", suffix=".tmp"):
-            pass
-    except OSError as exc:
-        raise PermissionError(
-            f"store must be a writable path, got {str(path)!r} (cannot write in {target}: {exc.strerror or exc})"
-        ) from None
+    problem = writable_problem(path, folder=True)
+    if problem is not None:
+        raise PermissionError(f"store must be a writable path, got {str(path)!r} ({problem})")
 
 
 def _regular(grid: tuple[tuple[int, ...], ...], dims: tuple[int, ...]) -> tuple[int, ...]:

@@ -17,11 +17,12 @@ import contextlib
 import json
 import math
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
+
+from ..validation import writable_problem
 
 #: The value ``--json`` takes when given without a PATH: JSON goes to stdout.
 STDOUT = "-"
@@ -86,20 +87,9 @@ def check_writable(path: Path, option: str) -> None:
         If ``path`` is a directory, its directory does not exist, or the file
         cannot be opened for writing there.
     """
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{option} {path}: directory {parent} does not exist")
-    try:
-        if path.exists():
-            with open(path, "a"):
-                pass
-        else:
-            with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".tmp"):
-                pass
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    problem = writable_problem(path)
+    if problem is not None:
+        raise UsageError(f"{option} {path}: {problem}")
 
 
 def json_target(value: str | None, option: str = "--json") -> Path | None:

@@ -23,13 +23,13 @@ carries its code and a one-line message.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..runtime import check_thread_count
+from ..validation import writable_problem
 from . import ab, refenv
 from .ab import ABResult
 from .baseline import (
@@ -364,13 +364,9 @@ def check_folder_writable(folder: Path) -> None:
     GateError
         ``BAD_INPUT``, naming the folder and the reason.
     """
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise GateError(ExitCode.BAD_INPUT, f"baseline folder {folder}: {probe} is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise GateError(ExitCode.BAD_INPUT, f"baseline folder {folder}: {probe} is not writable")
+    problem = writable_problem(folder, folder=True, make_parents=True)
+    if problem is not None:
+        raise GateError(ExitCode.BAD_INPUT, f"baseline folder {folder}: {problem}")
 
 
 _UNCOMPARED = ("new", "not in tree")
