@@ -46,7 +46,7 @@ test-fast: $(STAMP) $(KSTAMP)
 
 perf: $(STAMP) $(KSTAMP)
 	mkdir -p .benchmarks
-	$(BIN)/python -m pytest tests/perf -q --benchmark-enable --benchmark-json=.benchmarks/perf.json
+	$(BIN)/python -m pytest tests/perf/bench -q --benchmark-enable --benchmark-json=.benchmarks/perf.json
 	$(BIN)/python -m pytest -q --timing -m timing
 
 # The A/B gate: this tree against GATE_REF (default HEAD: the uncommitted

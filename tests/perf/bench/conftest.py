@@ -5,7 +5,7 @@ project's default ``--benchmark-disable``), only the smallest size runs, once,
 as a smoke test, so the default ``pytest`` run stays quick; the other sizes
 are deselected.  Run the suite for real with ``make perf``:
 
-    pytest tests/perf --benchmark-enable --benchmark-json=.benchmarks/perf.json
+    pytest tests/perf/bench --benchmark-enable --benchmark-json=.benchmarks/perf.json
 """
 
 from __future__ import annotations
