@@ -195,7 +195,7 @@ def test_branch_free_ndtri_f64_equals_branchy_bitwise(variant: int, w_bound: flo
     ],
 )
 def test_truncated_plan_picks_the_fastest_exact_kernel(dtype: type, a: float, b: float, expected: str) -> None:
-    from xinit_bench.samplers import truncated_plan
+    from xinit_bench.plans import truncated_plan
 
     kind, _ = truncated_plan(0.0, 1.0, a, b)(np.dtype(dtype))
     assert K.FILLS[kind] is getattr(K, expected)
@@ -212,7 +212,7 @@ def test_ndtri_f64_accuracy_all_branches() -> None:
 def test_memoised_plans_keep_the_sign_of_zero_and_the_refusals() -> None:
     # -0.0 == 0.0 and hash(-0.0) == hash(0.0): a cache keyed on the values alone
     # would hand the second caller the first one's params.
-    from xinit_bench.samplers import normal_plan, uniform_plan
+    from xinit_bench.plans import normal_plan, uniform_plan
 
     f32 = np.dtype(np.float32)
     neg = uniform_plan(-0.0, 1.0)(f32)[1][0]
@@ -231,7 +231,7 @@ def test_the_normal_kernel_never_reaches_the_routing_bound() -> None:
     # (the truncation is then the identity).  Box-Muller's radius is largest at
     # the smallest u of the grid, 2**-b, and |cos|, |sin| <= 1 over every turn
     # of the grid: both checked here on the bit-exact reference.
-    from xinit_bench.samplers import _Z_MAX
+    from xinit_bench.plans import _Z_MAX
 
     r32 = np.sqrt(-np.float32(2) * reference.log_f32(np.array([2.0**-24], np.float32)))
     r64 = np.sqrt(-2.0 * reference.log_f64(np.array([2.0**-53])))
@@ -257,7 +257,7 @@ def test_a_truncation_beyond_the_normals_reach_is_the_normal(
 def test_a_truncation_too_close_for_rounding_room_is_not_routed() -> None:
     # mean 1e6 with std 1e-2 in float32: an ulp of the mean (0.0625) is about 6 std,
     # so mean + std z may round past a bound at 100 std; the planner keeps the clipping kernel.
-    from xinit_bench.samplers import truncated_plan
+    from xinit_bench.plans import truncated_plan
 
     kind, _ = truncated_plan(1e6, 1e-2, -100.0, 100.0)(np.dtype(np.float32))
     assert kind != "normal"

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 import xinit_bench as xb
 from xinit_bench._rng import resolve
 from xinit_bench.batch import Job, fill_jobs
-from xinit_bench.init import distribution_plan
+from xinit_bench.plans import distribution_plan, normal_plan, symmetric_plan, truncated_plan
 from xinit_bench.regions import check_region, region_runs
-from xinit_bench.samplers import normal_plan, symmetric_plan, truncated_plan
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 

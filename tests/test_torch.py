@@ -28,7 +28,7 @@ from torch import nn
 import xinit_bench as xb
 from xinit_bench import batch, half
 from xinit_bench import torch as xt
-from xinit_bench.init import distribution_plan
+from xinit_bench.plans import distribution_plan
 from xinit_bench.perf import models
 
 P_MIN = 1e-4
@@ -427,7 +427,7 @@ _DATALOADER_CHILD = (
 import torch
 from torch.utils.data import DataLoader, Dataset
 from xinit_bench import torch as xt
-from xinit_bench.init import distribution_plan
+from xinit_bench.plans import distribution_plan
 
 class Weights(Dataset):
     def __len__(self):

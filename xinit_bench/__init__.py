@@ -16,7 +16,7 @@ specific core modules they use, so that their layer is visible and checked
 
 from __future__ import annotations
 
-from ._rng import Generator, random_bits
+from ._rng import Generator, key_for_name, random_bits
 from .fans import compute_fans
 from .gains import calculate_gain
 from .init import (
@@ -60,6 +60,7 @@ __all__ = [
     "kaiming_normal",
     "kaiming_truncated_normal",
     "kaiming_uniform",
+    "key_for_name",
     "lecun_normal",
     "lecun_truncated_normal",
     "lecun_uniform",

@@ -10,6 +10,7 @@ independent draws and ``Generator(s)``'s first draw equals the ``seed=s`` draw.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from functools import lru_cache
 from typing import Any
@@ -143,19 +144,7 @@ class Generator:
         with self._lock:
             first = self._children
             self._children = first + count
-        children = []
-        for k in range(first, first + count):
-            child = Generator.__new__(Generator)
-            child._entropy, child._spawn_key = self._entropy, (*self._spawn_key, k)
-            seq = np.random.SeedSequence(child._entropy, spawn_key=child._spawn_key)
-            k0, k1 = seq.generate_state(2, np.uint32)
-            child.key = (np.uint32(k0), np.uint32(k1))
-            child.seed = self.seed
-            child._children = 0
-            child._stream = 0
-            child._lock = threading.Lock()
-            children.append(child)
-        return children
+        return [_node(self._entropy, (*self._spawn_key, k), self.seed) for k in range(first, first + count)]
 
     def __getstate__(self) -> dict[str, Any]:
         """The state without the lock (a lock cannot be pickled); :meth:`__setstate__` makes a new one."""
@@ -184,6 +173,96 @@ class Generator:
     def __repr__(self) -> str:
         spawned = f", spawn_key={self._spawn_key}" if self._spawn_key else ""
         return f"Generator(seed={self.seed!r}{spawned}, stream={self._stream})"
+
+
+def _node(entropy: int, spawn_key: tuple[int, ...], seed: int | None) -> Generator:
+    """The generator at ``spawn_key`` of the SeedSequence tree of ``entropy``, on stream 0."""
+    node = Generator.__new__(Generator)
+    node._entropy, node._spawn_key = entropy, spawn_key
+    node.key = _key_of_node(entropy, spawn_key)
+    node.seed = seed
+    node._children = 0
+    node._stream = 0
+    node._lock = threading.Lock()
+    return node
+
+
+@lru_cache(maxsize=65536)
+def _key_of_node(entropy: int, spawn_key: tuple[int, ...]) -> Key:
+    # A whole model asks for the same names' keys again and again (init_module, then materialize, then a check).
+    k0, k1 = np.random.SeedSequence(entropy, spawn_key=spawn_key).generate_state(2, np.uint32)
+    return np.uint32(k0), np.uint32(k1)
+
+
+#: "tnam": the first spawn-key word of the name-keyed streams, which keeps them apart from spawn()'s children.
+NAME_TAG = 0x746E616D
+
+
+def name_spawn_key(name: str) -> tuple[int, int, int]:
+    """``(NAME_TAG, h0, h1)``: the spawn key of the tensor ``name``, ``(h0, h1)`` the 64 bits of its BLAKE2b hash."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, person=b"xinit-torch").digest()
+    return NAME_TAG, int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")
+
+
+def key_for_name(seed: int, name: str) -> Generator:
+    """The generator of the tensor ``name`` of a model initialised with ``seed``: its first stream is that tensor's.
+
+    :func:`xinit_bench.torch.init_module` (and ``materialize``, and every
+    adapter that initialises a model by its tensors' names) draws the tensor
+    with qualified name ``name`` from stream 0 of the key
+    ``SeedSequence(seed, spawn_key=(tag, h0, h1))``: ``(h0, h1)`` are the 64
+    bits of a BLAKE2b hash of the UTF-8 name, and the tag word
+    (:data:`NAME_TAG`) keeps these keys apart from :meth:`Generator.spawn`'s
+    children.  So a tensor's values depend on the seed and its name only, not
+    on the order in which a model's tensors are built or visited; two of N
+    names share a key with probability about N² / 2**65.
+
+    Examples
+    --------
+    >>> import xinit_bench as xb
+    >>> a = xb.he_normal((4, 3), generator=xb.key_for_name(0, "h.0.mlp.c_fc.weight"))
+    >>> b = xb.he_normal((4, 3), generator=xb.key_for_name(0, "h.0.mlp.c_fc.weight"))
+    >>> c = xb.he_normal((4, 3), generator=xb.key_for_name(0, "h.1.mlp.c_fc.weight"))
+    >>> bool((a == b).all()), bool((a == c).any())
+    (True, False)
+
+    Raises
+    ------
+    TypeError
+        ``seed`` is not an int, or ``name`` not a str.
+    ValueError
+        A negative seed.
+    """
+    entropy = check_int("seed", seed, minimum=0)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (a tensor's qualified name), got {type(name).__name__}")
+    return _node(entropy, name_spawn_key(name), entropy)
+
+
+def peek(seed: Any, generator: Generator | None) -> tuple[np.uint32, np.uint32, np.uint32]:
+    """The ``(k0, k1, stream)`` that :func:`resolve` would return now, without reserving the stream.
+
+    For a graph built before it runs (:mod:`xinit_bench.dask`): the caller
+    checks everything with the key in hand, then calls :func:`take` to reserve
+    the stream.  ``seed=None`` draws its entropy here, once.
+    """
+    check_source(seed, generator)
+    if generator is not None:
+        return generator.key[0], generator.key[1], np.uint32(generator.stream)
+    k0, k1 = key_from_seed(seed)
+    return k0, k1, _STREAM_0
+
+
+def take(generator: Generator | None, stream: int) -> None:
+    """Reserve ``stream`` of ``generator`` (a :func:`peek`'s), refusing if another call took it meanwhile.
+
+    Raises
+    ------
+    RuntimeError
+        Another thread drew from ``generator`` between :func:`peek` and this call.
+    """
+    if generator is not None and generator.next_stream() != stream:
+        raise RuntimeError("generator was used by another thread while this call was being checked; call it again")
 
 
 def check_source(seed: Any, generator: Any) -> None:

@@ -3,7 +3,7 @@
 A model holds hundreds of tensors, most of them small (biases, norms); a
 kernel launch per tensor would cost more than drawing them.  :func:`fill_jobs`
 takes a list of :class:`Job` -- each a buffer (raw address and element
-count), a plan (:mod:`xinit_bench.samplers`), a key and a stream position --
+count), a plan (:mod:`xinit_bench.plans`), a key and a stream position --
 resolves every plan, groups the jobs by (kind, dtype) and fills each group
 with one launch of :func:`xinit_bench.launch.fill_runs`.  Every job gets the
 bits that the matching single call would give: a job is a run of the stream,
@@ -21,14 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .half import clamps
 from .launch import fill_runs
-from .samplers import Plan
-from .validation import is_half
+from .plans import Plan, resolve_plan
 
 __all__ = ["Job", "fill_jobs"]
-
-_F32 = np.dtype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -62,9 +58,7 @@ def fill_jobs(jobs: Sequence[Job]) -> dict[tuple[str, str], int]:
     for job in jobs:
         if job.count == 0:
             continue
-        half = is_half(job.dtype)
-        kind, params = job.plan(_F32 if half else job.dtype)
-        limits = clamps(kind, params, job.dtype) if half else None
+        kind, params, limits = resolve_plan(job.plan, job.dtype)
         groups.setdefault((kind, job.dtype.name), []).append((job, params, limits))
     for (kind, _), members in groups.items():
         dtype = members[0][0].dtype

@@ -12,7 +12,16 @@ from types import MappingProxyType
 
 from .validation import check_choice, check_real
 
-__all__ = ["DERIVED_NAMES", "PYTORCH_GAINS", "TORCH_NAMES", "calculate_gain", "forward_gain"]
+__all__ = [
+    "DERIVED_NAMES",
+    "MAX_GAIN",
+    "PYTORCH_GAINS",
+    "TORCH_NAMES",
+    "calculate_gain",
+    "forward_gain",
+    "he_gain",
+    "scheme_gain",
+]
 
 _UNIT = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
 
@@ -140,3 +149,56 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if name in PYTORCH_GAINS:
         return PYTORCH_GAINS[name](0.0)
     return forward_gain(name, None if param is None else check_real("param", param))
+
+
+#: Largest gain whose square, the variance scale, is a finite float64: sqrt(1.797e308).
+MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
+
+
+def scheme_gain(gain: float, nonlinearity: str | None) -> float:
+    """The gain of a Xavier or LeCun call: ``gain``, or ``calculate_gain(nonlinearity)`` in its place.
+
+    Raises
+    ------
+    ValueError
+        A negative, non-finite or too large gain (``gain**2`` must be a finite
+        float64), or both a gain other than 1 and a nonlinearity.
+
+    Examples
+    --------
+    >>> scheme_gain(1.0, "tanh")
+    1.6666666666666667
+    """
+    g = check_real("gain", gain, minimum=0.0)
+    if g > MAX_GAIN:
+        raise ValueError(f"gain must be a finite real number in [0, 1.34e154] (gain**2 finite), got {gain!r}")
+    if nonlinearity is None:
+        return g
+    if g != 1.0:
+        raise ValueError(f"pass either gain= or nonlinearity=, not both (got gain={gain!r})")
+    return calculate_gain(nonlinearity)
+
+
+def he_gain(a: float, nonlinearity: str) -> float:
+    """The gain of a He (Kaiming) call: ``calculate_gain(nonlinearity, a)``, the slope ``a`` only for leaky_relu.
+
+    As ``torch.nn.init.kaiming_*``: ``a`` is leaky_relu's negative slope and is
+    ignored for every other nonlinearity, :math:`g = \\sqrt{2 / (1 + a^2)}`.
+
+    Raises
+    ------
+    ValueError
+        A slope whose gain leaves float64's normal range, named as ``a``.
+
+    Examples
+    --------
+    >>> he_gain(0.0, "leaky_relu") == math.sqrt(2.0)
+    True
+    """
+    slope = check_real("a", a)
+    try:
+        return calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
+    except ValueError as exc:  # a slope whose gain leaves float64's normal range
+        if not str(exc).startswith("param "):
+            raise
+        raise ValueError(f"a must give a gain in float64's normal range, got a={a!r}: {exc}") from None

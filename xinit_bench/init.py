@@ -1,39 +1,26 @@
 """Initialisation schemes: the :func:`variance_scaling` core and its named wrappers.
 
-All the initialisation maths lives in :func:`variance_scaling`; every named
-scheme is one call to it, with the (mode, distribution) of its row in
-:data:`xinit_bench.schemes.NAMED_SCHEMES`.  The raw samplers live in
-:mod:`xinit_bench.samplers` and are re-exported here.
+All the initialisation maths lives in one law,
+:func:`xinit_bench.plans.variance_scaling_law`; :func:`variance_scaling` draws
+it, and every named scheme is one call of :func:`xinit_bench.plans.scheme_law`
+with the (mode, distribution) of its row in
+:data:`xinit_bench.schemes.NAMED_SCHEMES`.  The torch and dask adapters draw
+the same laws.  The raw samplers live in :mod:`xinit_bench.samplers` and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from numpy.typing import DTypeLike
 
 from ._rng import Generator
-from .fans import Layout, compute_fans
-from .gains import calculate_gain
+from .fans import Layout
+from .plans import MIN_TRUNCATION_MASS, TRUNCATED_STD_2, scheme_law, variance_scaling_law
 from .regions import Region
-from .samplers import (
-    MIN_TRUNCATION_MASS,
-    TRUNCATED_STD_2,
-    FloatArray,
-    ParameterRangeError,
-    Plan,
-    normal,
-    normal_plan,
-    sample,
-    symmetric_plan,
-    truncated_normal,
-    truncated_plan,
-    uniform,
-)
-from .schemes import DISTRIBUTIONS, MODES, NAMED_SCHEMES, Distribution, Mode, fan_size
-from .validation import check_choice, check_int, check_real, check_shape, is_int, resolve_dtype
+from .samplers import FloatArray, normal, sample, truncated_normal, uniform
+from .schemes import DISTRIBUTIONS, MODES, Distribution, Mode
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -62,31 +49,6 @@ __all__ = [
     "xavier_truncated_normal",
     "xavier_uniform",
 ]
-
-#: distribution -> plan of the law with variance ``var`` (see :func:`variance_scaling`).
-_DISTRIBUTION: dict[str, Callable[[float], Plan]] = {
-    "uniform": lambda var: symmetric_plan(math.sqrt(3.0 * var)),
-    "normal": lambda var: normal_plan(0.0, math.sqrt(var)),
-    "truncated_normal": lambda var: truncated_plan(0.0, math.sqrt(var) / TRUNCATED_STD_2, -2.0, 2.0),
-}
-
-
-def distribution_plan(distribution: Distribution, var: float) -> Plan:
-    """The plan of ``distribution`` with variance ``var`` (as :func:`variance_scaling` draws it), for work lists."""
-    return _DISTRIBUTION[check_choice("distribution", distribution, DISTRIBUTIONS)](var)
-
-
-def _check_fans(fans: Any) -> tuple[int, int]:
-    if is_int(fans) or isinstance(fans, (str, bytes)) or not isinstance(fans, Sequence):
-        raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
-    if len(fans) != 2:
-        raise ValueError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
-    # No array has more than 2**63 elements, and a larger fan would overflow the float division.
-    what = "an int in [1, 2**63)"
-    return (
-        check_int("fans[0]", fans[0], minimum=1, maximum=2**63 - 1, what=what),
-        check_int("fans[1]", fans[1], minimum=1, maximum=2**63 - 1, what=what),
-    )
 
 
 def variance_scaling(
@@ -166,95 +128,11 @@ def variance_scaling(
     >>> round(float(w.var() * 512), 2)
     2.0
     """
-    dims = check_shape(shape)
-    s = check_real("scale", scale, minimum=0.0)
-    check_choice("mode", mode, MODES)
-    check_choice("distribution", distribution, DISTRIBUTIONS)
-    fan_in, fan_out = (
-        _check_fans(fans)
-        if fans is not None
-        else compute_fans(dims, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    )
-    try:
-        n = fan_size(mode, fan_in, fan_out)
-        var = s / n if n else 0.0
-    except OverflowError:  # fans read from a shape with dimensions beyond float64
-        raise ValueError(
-            f"shape must have fans below 2**1024, got a shape of rank {len(dims)} with larger fans"
-        ) from None
-    if n == 0:  # a zero-element weight: nothing to draw, nothing to divide
-        return sample(dims, normal_plan(0.0, 0.0), seed, generator, dtype, out, 0, region)
-    if var == 0.0 and s != 0.0:
-        raise ParameterRangeError(
-            f"scale must give a nonzero weight variance scale / fan, got scale={scale!r} and fan {n:g} "
-            f"(scale / fan underflows float64 to 0)"
-        )
-    try:
-        return sample(dims, _DISTRIBUTION[distribution](var), seed, generator, dtype, out, 0, region)
-    except ParameterRangeError as exc:  # the sampler's derived quantity, traced back to scale
-        raise ParameterRangeError(
-            f"scale must give weights that fit {resolve_dtype(dtype, out)}, got scale={scale!r} "
-            f"with fan {n:g} ({distribution}): {exc}"
-        ) from None
+    law = variance_scaling_law(shape, scale, mode, distribution, layout, in_axis, out_axis, batch_axis, fans)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 # --- named schemes: one call each ------------------------------------------------------
-def _gain(gain: float, nonlinearity: str | None) -> float:
-    g = check_real("gain", gain, minimum=0.0)
-    if g > _MAX_GAIN:
-        raise ValueError(f"gain must be a finite real number in [0, 1.34e154] (gain**2 finite), got {gain!r}")
-    if nonlinearity is None:
-        return g
-    if g != 1.0:
-        raise ValueError(f"pass either gain= or nonlinearity=, not both (got gain={gain!r})")
-    return calculate_gain(nonlinearity)
-
-
-def _he_gain(a: float, nonlinearity: str) -> float:
-    slope = check_real("a", a)
-    try:
-        return calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
-    except ValueError as exc:  # a slope whose gain leaves float64's normal range
-        if not str(exc).startswith("param "):
-            raise
-        raise ValueError(f"a must give a gain in float64's normal range, got a={a!r}: {exc}") from None
-
-
-#: Largest gain whose square, the variance scale, is a finite float64: sqrt(1.797e308).
-_MAX_GAIN = math.sqrt(float.fromhex("0x1.fffffffffffffp+1023"))
-
-
-def _named(
-    name: str,
-    shape: int | Sequence[int],
-    gain: float,
-    mode: Mode | None,
-    layout: Layout,
-    seed: int | None,
-    generator: Generator | None,
-    dtype: DTypeLike | None,
-    out: FloatArray | None,
-    region: Region | None,
-) -> FloatArray:
-    """``variance_scaling(shape, gain**2, mode, distribution)`` with the row ``name`` of NAMED_SCHEMES."""
-    spec = NAMED_SCHEMES[name]
-    try:
-        return variance_scaling(
-            shape,
-            gain**2,
-            spec.mode if mode is None else mode,
-            spec.distribution,
-            layout=layout,
-            seed=seed,
-            generator=generator,
-            dtype=dtype,
-            out=out,
-            region=region,
-        )
-    except ParameterRangeError as exc:  # traced back to the gain (scale = gain**2)
-        raise ParameterRangeError(f"gain must give weights that fit the dtype, got gain={gain!r}: {exc}") from None
-
-
 def xavier_uniform(
     shape: int | Sequence[int],
     gain: float = 1.0,
@@ -285,7 +163,8 @@ def xavier_uniform(
     array([[-0.92544943,  0.15255035],
            [ 0.09857993,  0.89674914]], dtype=float32)
     """
-    return _named("xavier_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
+    law = scheme_law("xavier_uniform", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def xavier_normal(
@@ -307,7 +186,8 @@ def xavier_normal(
     Same as ``torch.nn.init.xavier_normal_`` (not JAX's ``glorot_normal``,
     which is truncated: that is :func:`xavier_truncated_normal`).
     """
-    return _named("xavier_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
+    law = scheme_law("xavier_normal", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def xavier_truncated_normal(
@@ -327,9 +207,8 @@ def xavier_truncated_normal(
     ``variance_scaling(shape, gain**2, "fan_avg", "truncated_normal")``; Keras'
     ``GlorotNormal`` and JAX's ``glorot_normal``.
     """
-    return _named(
-        "xavier_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region
-    )
+    law = scheme_law("xavier_truncated_normal", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def he_uniform(
@@ -360,7 +239,8 @@ def he_uniform(
     K. He et al., "Delving deep into rectifiers", ICCV 2015, eq. (10).
     https://arxiv.org/abs/1502.01852
     """
-    return _named("he_uniform", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region)
+    law = scheme_law("he_uniform", shape, nonlinearity=nonlinearity, a=a, mode=mode, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def he_normal(
@@ -382,7 +262,8 @@ def he_normal(
 
     As ``torch.nn.init.kaiming_normal_``.
     """
-    return _named("he_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region)
+    law = scheme_law("he_normal", shape, nonlinearity=nonlinearity, a=a, mode=mode, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def he_truncated_normal(
@@ -399,9 +280,8 @@ def he_truncated_normal(
     region: Region | None = None,
 ) -> FloatArray:
     """He normal truncated at +-2 parent std with variance exactly ``g^2 / fan_mode`` (Keras' ``HeNormal``)."""
-    return _named(
-        "he_truncated_normal", shape, _he_gain(a, nonlinearity), mode, layout, seed, generator, dtype, out, region
-    )
+    law = scheme_law("he_truncated_normal", shape, nonlinearity=nonlinearity, a=a, mode=mode, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def lecun_uniform(
@@ -424,7 +304,8 @@ def lecun_uniform(
     ----------
     Y. LeCun et al., "Efficient BackProp", Neural Networks: Tricks of the Trade, 1998.
     """
-    return _named("lecun_uniform", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
+    law = scheme_law("lecun_uniform", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def lecun_normal(
@@ -445,7 +326,8 @@ def lecun_normal(
 
     (Keras' and JAX's ``lecun_normal`` are truncated: that is :func:`lecun_truncated_normal`.)
     """
-    return _named("lecun_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region)
+    law = scheme_law("lecun_normal", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 def lecun_truncated_normal(
@@ -461,9 +343,8 @@ def lecun_truncated_normal(
     region: Region | None = None,
 ) -> FloatArray:
     """LeCun normal truncated at +-2 parent std, variance exactly ``g^2 / fan_in`` (SELU networks' init)."""
-    return _named(
-        "lecun_truncated_normal", shape, _gain(gain, nonlinearity), None, layout, seed, generator, dtype, out, region
-    )
+    law = scheme_law("lecun_truncated_normal", shape, gain, nonlinearity, layout=layout)
+    return sample(shape, law, seed, generator, dtype, out, 0, region)
 
 
 glorot_uniform = xavier_uniform

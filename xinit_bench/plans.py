@@ -1,0 +1,524 @@
+"""The plan layer: a call's arguments, checked, as the kernel kind and parameters it will run.
+
+Every adapter (the NumPy API, :mod:`xinit_bench.torch`, :mod:`xinit_bench.dask`,
+:mod:`xinit_bench.batch`) turns its arguments into a plan here, and nowhere
+else, in two steps:
+
+1. a *law* (:data:`Plan`): a call's arguments -- a raw sampler's parameters,
+   or a scheme, its shape or fans, gain and mode -- checked and reduced to a
+   memoised function of the output dtype (:func:`uniform_law`,
+   :func:`normal_law`, :func:`truncated_normal_law`,
+   :func:`variance_scaling_law`, :func:`scheme_law`; :func:`law_of` by the
+   public function's name and arguments);
+2. its :class:`Resolved` form for one dtype (:func:`resolve_plan`): the kernel kind,
+   its parameters, and for float16/bfloat16 the clamps of the half contract
+   (:mod:`xinit_bench.half`).  This is the one place where a half dtype
+   becomes a float32 plan and its clamps.
+
+Nothing here draws, allocates or changes state: a plan can be made and
+resolved to check a call before anything is written.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .fans import Layout, compute_fans
+from .gains import he_gain, scheme_gain
+from .half import clamps
+from .schemes import DISTRIBUTIONS, MODES, NAMED_SCHEMES, Distribution, Mode, fan_size
+from .validation import (
+    ParameterRangeError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_shape,
+    is_half,
+    is_int,
+)
+
+__all__ = [
+    "LAWS",
+    "MIN_TRUNCATION_MASS",
+    "TRUNCATED_STD_2",
+    "Plan",
+    "Resolved",
+    "distribution_plan",
+    "law_of",
+    "normal_law",
+    "normal_plan",
+    "resolve_plan",
+    "scheme_law",
+    "symmetric_plan",
+    "truncated_normal_law",
+    "truncated_plan",
+    "uniform_law",
+    "uniform_plan",
+    "variance_scaling_law",
+]
+
+#: Standard deviation of N(0, 1) truncated to [-2, 2]:
+#: sqrt(1 - 4 phi(2) / (Phi(2) - Phi(-2))) (Johnson, Kotz & Balakrishnan,
+#: *Continuous Univariate Distributions* vol. 1, sec. 10.1); the same constant
+#: as Keras' and JAX's ``variance_scaling``.  tests/ checks it against scipy.
+TRUNCATED_STD_2 = 0.87962566103423978
+
+#: Smallest normal probability mass of a truncation interval that the float64
+#: inverse CDF serves to full precision (its tail branches reach w = 756).
+MIN_TRUNCATION_MASS = 1e-250
+
+
+#: Largest ``|z|`` a standard-normal kernel can return, per output dtype, rounded up: Box-Muller's
+#: ``sqrt(-2 log 2**-b)`` with b = 24 or 53 random bits (5.77, 8.57); the inverse CDF's grid ends are inside.
+_Z_MAX = {np.dtype(np.float32): 5.8, np.dtype(np.float64): 8.6}
+
+
+def _fits(dt: np.dtype[Any], value: float) -> bool:
+    """Whether ``|value|`` is finite in ``dt`` (after rounding to it)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(dt.type(value)))
+
+
+def _normal_size(dt: np.dtype[Any], value: float) -> bool:
+    """Whether the nonzero ``value`` stays a normal (neither zero nor subnormal) number in ``dt``."""
+    with np.errstate(over="ignore", under="ignore"):
+        return bool(abs(dt.type(value)) >= np.finfo(dt).smallest_normal)
+
+
+def _check_derived(
+    dt: np.dtype[Any], name: str, value: float, given: str, *, nonzero: bool = True, exact: str | None = None
+) -> None:
+    """Refuse a derived quantity ``name`` that overflows ``dt`` or (if nonzero) underflows it.
+
+    ``exact`` shows the value when its float64 is already infinite (a width of 2e308).
+    """
+    if not _fits(dt, value):
+        shown = exact if exact is not None and math.isinf(value) else f"{value:.6g}"
+        raise ParameterRangeError(
+            f"{name} must be finite in {dt}, got {given} ({name} {shown} overflows {dt}, "
+            f"whose largest value is {float(np.finfo(dt).max):.6g})"
+        )
+    if nonzero and value != 0 and not _normal_size(dt, value):
+        raise ParameterRangeError(
+            f"{name} must be 0 or a normal {dt} number, got {given} ({name} {value:.6g} rounds to "
+            f"{'0' if dt.type(value) == 0 else 'a subnormal'} in {dt}, below {float(np.finfo(dt).smallest_normal):.6g})"
+        )
+
+
+def _check_extent(dt: np.dtype[Any], mean: float, std: float, given: str) -> None:
+    """Refuse a normal whose extreme samples ``mean +- z_max std`` overflow ``dt``."""
+    extreme = abs(mean) + _Z_MAX[dt] * std
+    if not _fits(dt, extreme):
+        raise ParameterRangeError(
+            f"|mean| + {_Z_MAX[dt]} std must be finite in {dt}, got {given} (the largest sample, "
+            f"{extreme:.6g}, overflows {dt}, whose largest value is {float(np.finfo(dt).max):.6g})"
+        )
+
+
+def _beyond_reach(dt: np.dtype[Any], mean: float, std: float, a: float, b: float, ends: list[float]) -> bool:
+    """Whether the standardised bounds ``[a, b]`` contain every value the normal kernel returns in ``dt``, with room.
+
+    The normal kernel's ``|z|`` never exceeds ``_Z_MAX[dt]``, so truncating it to such bounds is the identity.
+    The room covers the roundings of ``mean + std z`` and of the bounds in ``dt`` (a few ulps of the largest
+    magnitude involved), so that no sample can land outside the rounded bounds either.
+    """
+    if not (a < -_Z_MAX[dt] and b > _Z_MAX[dt]):
+        return False
+    ulp = float(np.finfo(dt).eps)
+    return all(std * (z - _Z_MAX[dt]) > 8 * ulp * (abs(mean) + z * std) for z in ends)
+
+
+# --- laws: memoised functions of the dtype ----------------------------------------------
+#: A plan maps the output dtype to the sampler kind (a name of ``kernels.kinds.KINDS``) and its params.
+Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
+
+
+def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
+    """Cache ``factory``'s plans, and each plan's result per dtype.
+
+    Computing a plan's params costs about as much as filling 1K elements
+    (NumPy scalar arithmetic, ``nextafter``, SciPy's ``ndtr``), and models
+    call the same few plans over and over.  The key carries each value's sign,
+    so that ``-0.0`` and ``0.0`` (equal, and equal in hash) keep their own
+    plans; a refused combination raises and is not cached.
+    """
+    plans: dict[tuple[float, ...], Plan] = {}
+
+    def cached(*values: float) -> Plan:
+        # Only a zero needs its sign in the key (0.0 == -0.0); other values key as they are.
+        key = values if 0.0 not in values else (*values, *(math.copysign(1.0, v) for v in values))
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= _MEMO_SIZE:
+                plans.clear()
+            base = factory(*values)
+            results: dict[np.dtype[Any], tuple[str, tuple[Any, ...]]] = {}
+
+            def plan(dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
+                found = results.get(dt)
+                if found is None:
+                    found = results[dt] = base(dt)
+                return found
+
+            plans[key] = plan
+        return plan
+
+    cached.__doc__ = factory.__doc__
+    return cached
+
+
+#: Plans kept per plan factory before the cache starts afresh.
+_MEMO_SIZE = 4096
+
+
+@_memoised
+def uniform_plan(low: float, high: float) -> Plan:
+    def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        f = dt.type
+        given = f"high={high!r}, low={low!r}"
+        _check_derived(dt, "low", low, given, nonzero=False)
+        _check_derived(dt, "high", high, given, nonzero=False)
+        _check_derived(dt, "high - low", high - low, given, exact=f"{Decimal(high) - Decimal(low):.6g}")
+        lo, hi = f(low), f(high)
+        if not lo < hi:
+            raise ValueError(f"high must be > low in {dt}, got low={low!r} and high={high!r}, which round to one value")
+        return "uniform", (lo, f(high - low), np.nextafter(hi, lo))
+
+    return plan
+
+
+@_memoised
+def symmetric_plan(bound: float) -> Plan:
+    def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        _check_derived(dt, "bound", bound, f"bound={bound!r}")
+        b = dt.type(bound)
+        return "symmetric_uniform", (b, np.nextafter(b, dt.type(0)))
+
+    return plan
+
+
+@_memoised
+def normal_plan(mean: float, std: float) -> Plan:
+    def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        given = f"mean={mean!r}, std={std!r}"
+        _check_derived(dt, "std", std, given)
+        _check_derived(dt, "mean", mean, given, nonzero=False)
+        _check_extent(dt, mean, std, given)
+        return "normal", (dt.type(mean), dt.type(std))
+
+    return plan
+
+
+@_memoised
+def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
+    """Inverse-CDF plan for N(mean, std) truncated to standardised [a, b].
+
+    Bounds beyond every value the normal kernel can return (``|z| <= 5.8`` in
+    float32, ``8.6`` in float64, with room for rounding) make the truncation
+    the identity: those plans use the normal kernel (``"normal"``), for example
+    torch's ``trunc_normal_(std=0.02)`` at +-100 sigma.  Otherwise the
+    interval is reflected to the side of the lower tail when ``a + b > 0``,
+    because ``p`` is represented most precisely near 0.  The branch-free
+    central kernel is used when every ``p`` on the kernel's uniform grid keeps
+    ``w = -log(4 p (1 - p))`` inside its range.  Otherwise the float64 inverse
+    CDF: branch-free over the first tail series when the grid keeps ``w`` below
+    16 (float32) or 36 (float64), else with a branch per tail series.  Those two give the
+    same bits (``tests/test_kernel_vs_reference.py``); only speed differs.
+    """
+    reflect = a + b > 0
+    lo, hi = (-b, -a) if reflect else (a, b)
+    # SciPy and the kernels' constants are imported on first use, so that
+    # ``import xinit_bench`` loads neither SciPy nor Numba.
+    from scipy import special
+
+    from .kernels import transforms as _tf
+
+    p0 = float(special.ndtr(lo))
+    dp = float(special.ndtr(hi)) - p0
+    if not dp >= MIN_TRUNCATION_MASS:
+        raise ValueError(
+            f"the truncation interval [a, b] must have normal probability >= {MIN_TRUNCATION_MASS:g}, "
+            f"got [{a!r}, {b!r}] (in standard deviations), of probability {dp:.3g}"
+        )
+    scale = -std if reflect else std
+    bounds = (mean + std * a, mean + std * b)
+    ends = [abs(z) for z in (a, b) if math.isfinite(z)]
+
+    def plan(dt: np.dtype[Any]) -> tuple[Any, tuple[Any, ...]]:
+        given = f"mean={mean!r}, std={std!r}, a={a!r}, b={b!r}"
+        _check_derived(dt, "std", std, given)
+        _check_derived(dt, "mean", mean, given, nonzero=False)
+        for end, z, what in zip(bounds, (a, b), ("mean + std * a", "mean + std * b"), strict=True):
+            if math.isfinite(z):  # a finite end must stay finite: std = 1.8e308 at a = -2 overflows
+                _check_derived(dt, what, end, given, nonzero=False)
+        # An infinite end: the samples reach the grid's extreme p instead.
+        if not (math.isfinite(a) and math.isfinite(b)):
+            _check_extent(dt, mean, std, given)
+        f = dt.type
+        if _beyond_reach(dt, mean, std, a, b, ends):
+            # The truncation removes nothing the normal kernel can return: the same law, the normal's speed.
+            return "normal", (f(mean), f(std))
+        f32 = dt == np.float32
+        bits, w_central = (24, _tf.W_CENTRAL_F32) if f32 else (53, _tf.W_CENTRAL_F64)
+        w_tail = _tf.W_TAIL1_F64 if f32 else _tf.W_TAIL2_F64
+        edge = 2.0**-bits
+        p_ends = (p0 + dp * edge, p0 + dp * (1 - edge))
+        w_max = max(-math.log(4 * p * (1 - p)) for p in p_ends)
+        if w_max < w_central - 0.05:
+            return "truncated_normal_central", tuple(f(v) for v in (p0, dp, mean, scale, *bounds))
+        lo_b, hi_b = (float(f(v)) for v in bounds)
+        # The 0.05 margins cover the rounding of w inside the kernels (~1e-15 relative).
+        kind = "truncated_normal_tail" if w_max < w_tail - 0.05 else "truncated_normal"
+        return kind, (p0, dp, float(mean), float(scale), lo_b, hi_b)
+
+    return plan
+
+
+# --- resolution: the one half-precision step --------------------------------------------------
+class Resolved(NamedTuple):
+    """A plan for one output dtype: the kernel ``kind``, its ``params``, and the half clamps.
+
+    For float16/bfloat16, ``params`` are the float32 plan's and ``limits`` the
+    ``(lo_h, hi_h)`` of :func:`xinit_bench.half.clamps`; otherwise ``limits`` is None.
+    """
+
+    kind: str
+    params: tuple[Any, ...]
+    limits: tuple[np.float32, np.float32] | None
+
+
+_F32 = np.dtype(np.float32)
+
+
+def resolve_plan(plan: Plan, dt: np.dtype[Any]) -> Resolved:
+    """``plan`` for the output dtype ``dt``, checked: the one place a half dtype becomes float32 and clamps.
+
+    A half dtype evaluates the float32 law and clamps its result into the
+    support in ``dt`` (:mod:`xinit_bench.half`).  A law made by
+    :func:`variance_scaling_law` or :func:`scheme_law` names its own
+    parameter (``scale``, ``gain``) in the error.
+
+    Raises
+    ------
+    ParameterRangeError
+        The law's derived quantities do not fit ``dt``.
+    """
+    half = is_half(dt)
+    try:
+        kind, params = plan(_F32 if half else dt)
+        limits = clamps(kind, params, dt) if half else None
+    except ParameterRangeError as exc:
+        explain = getattr(plan, "explain", None)
+        if explain is None:
+            raise
+        raise explain(exc, dt) from None
+    return Resolved(kind, params, limits)
+
+
+class _Explained:
+    """A law whose refusals are traced back to the caller's parameter by ``explain(error, dtype)``."""
+
+    __slots__ = ("_law", "explain")
+
+    def __init__(self, law: Plan, explain: Callable[[ParameterRangeError, np.dtype[Any]], ParameterRangeError]):
+        inner = getattr(law, "explain", None)
+        self._law = getattr(law, "_law", law)
+        self.explain = explain if inner is None else (lambda exc, dt: explain(inner(exc, dt), dt))
+
+    def __call__(self, dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
+        return self._law(dt)
+
+
+# --- laws from a call's arguments -------------------------------------------------------------
+def uniform_law(low: Any = 0.0, high: Any = 1.0) -> Plan:
+    """The law of ``uniform(shape, low, high)``: finite bounds, ``low < high``."""
+    lo = check_real("low", low)
+    hi = check_real("high", high)
+    if not lo < hi:
+        raise ValueError(f"high must be > low, got low={lo!r}, high={hi!r}")
+    return uniform_plan(lo, hi)
+
+
+def normal_law(mean: Any = 0.0, std: Any = 1.0) -> Plan:
+    """The law of ``normal(shape, mean, std)``: finite mean, ``std >= 0``."""
+    return normal_plan(check_real("mean", mean), check_real("std", std, minimum=0.0))
+
+
+def truncated_normal_law(mean: Any = 0.0, std: Any = 1.0, a: Any = -2.0, b: Any = 2.0, absolute: Any = False) -> Plan:
+    """The law of ``truncated_normal(shape, mean, std, a, b, absolute=)``: ``std > 0``, ``a < b``.
+
+    With ``absolute``, ``a`` and ``b`` are the bounds themselves, standardised here.
+    """
+    m = check_real("mean", mean)
+    s = check_real("std", std, positive=True)
+    lo_std = check_real("a", a, allow_inf=True)
+    hi_std = check_real("b", b, allow_inf=True)
+    if check_bool("absolute", absolute):
+        lo_std, hi_std = (lo_std - m) / s, (hi_std - m) / s
+    if not lo_std < hi_std:
+        raise ValueError(f"b must be > a, got a={a!r}, b={b!r}")
+    return truncated_plan(m, s, lo_std, hi_std)
+
+
+#: distribution -> law with variance ``var`` (see :func:`variance_scaling_law`).
+_DISTRIBUTION: dict[str, Callable[[float], Plan]] = {
+    "uniform": lambda var: symmetric_plan(math.sqrt(3.0 * var)),
+    "normal": lambda var: normal_plan(0.0, math.sqrt(var)),
+    "truncated_normal": lambda var: truncated_plan(0.0, math.sqrt(var) / TRUNCATED_STD_2, -2.0, 2.0),
+}
+
+
+def distribution_plan(distribution: Distribution, var: float) -> Plan:
+    """The law of ``distribution`` with variance ``var``, as :func:`variance_scaling_law` draws it."""
+    return _DISTRIBUTION[check_choice("distribution", distribution, DISTRIBUTIONS)](var)
+
+
+def check_fans(fans: Any) -> tuple[int, int]:
+    """An explicit ``fans=(fan_in, fan_out)``: two ints in ``[1, 2**63)``."""
+    if is_int(fans) or isinstance(fans, (str, bytes)) or not isinstance(fans, Sequence):
+        raise TypeError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
+    if len(fans) != 2:
+        raise ValueError(f"fans must be a pair (fan_in, fan_out) of ints >= 1, got {fans!r}")
+    # No array has more than 2**63 elements, and a larger fan would overflow the float division.
+    what = "an int in [1, 2**63)"
+    return (
+        check_int("fans[0]", fans[0], minimum=1, maximum=2**63 - 1, what=what),
+        check_int("fans[1]", fans[1], minimum=1, maximum=2**63 - 1, what=what),
+    )
+
+
+def variance_scaling_law(
+    shape: Any,
+    scale: Any = 1.0,
+    mode: Any = "fan_in",
+    distribution: Any = "truncated_normal",
+    layout: Layout = "torch",
+    in_axis: int | None = None,
+    out_axis: int | None = None,
+    batch_axis: Sequence[int] = (),
+    fans: Any = None,
+) -> Plan:
+    """The law of ``variance_scaling(shape, scale, mode, distribution, ...)``: ``Var[W] = scale / n_mode``.
+
+    The fans come from ``fans`` if given, else from ``shape`` by
+    :func:`~xinit_bench.compute_fans`.  A zero fan (a zero-element weight)
+    gives the empty law ``N(0, 0)``: nothing is drawn and nothing divided.
+    A refusal for the dtype names ``scale``.
+    """
+    dims = check_shape(shape)
+    s = check_real("scale", scale, minimum=0.0)
+    check_choice("mode", mode, MODES)
+    check_choice("distribution", distribution, DISTRIBUTIONS)
+    fan_in, fan_out = (
+        check_fans(fans)
+        if fans is not None
+        else compute_fans(dims, layout, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
+    )
+    try:
+        n = fan_size(mode, fan_in, fan_out)
+        var = s / n if n else 0.0
+    except OverflowError:  # fans read from a shape with dimensions beyond float64
+        raise ValueError(
+            f"shape must have fans below 2**1024, got a shape of rank {len(dims)} with larger fans"
+        ) from None
+    if n == 0:
+        return normal_plan(0.0, 0.0)
+    if var == 0.0 and s != 0.0:
+        raise ParameterRangeError(
+            f"scale must give a nonzero weight variance scale / fan, got scale={scale!r} and fan {n:g} "
+            f"(scale / fan underflows float64 to 0)"
+        )
+
+    def explain(exc: ParameterRangeError, dt: np.dtype[Any]) -> ParameterRangeError:
+        return ParameterRangeError(
+            f"scale must give weights that fit {dt}, got scale={scale!r} with fan {n:g} ({distribution}): {exc}"
+        )
+
+    return _Explained(_DISTRIBUTION[distribution](var), explain)
+
+
+def scheme_law(
+    name: str,
+    shape: Any,
+    gain: Any = 1.0,
+    nonlinearity: str | None = None,
+    *,
+    a: Any = 0.0,
+    mode: Mode | None = None,
+    layout: Layout = "torch",
+) -> Plan:
+    """The law of the named scheme ``name`` (a key of :data:`~xinit_bench.schemes.NAMED_SCHEMES`).
+
+    ``variance_scaling_law(shape, g**2, mode, distribution)`` with the row's
+    mode and distribution.  The gain ``g`` is :func:`~xinit_bench.gains.he_gain`
+    of ``(a, nonlinearity)`` for the He family (``mode`` may be given), and
+    :func:`~xinit_bench.gains.scheme_gain` of ``(gain, nonlinearity)`` for
+    Xavier and LeCun (their mode is fixed).  A refusal for the dtype names ``gain``.
+    """
+    spec = NAMED_SCHEMES[name]
+    if spec.family == "he":
+        g = he_gain(a, "leaky_relu" if nonlinearity is None else nonlinearity)
+    else:
+        g = scheme_gain(gain, nonlinearity)
+        mode = None
+    law = variance_scaling_law(shape, g**2, spec.mode if mode is None else mode, spec.distribution, layout)
+
+    def explain(exc: ParameterRangeError, dt: np.dtype[Any]) -> ParameterRangeError:
+        return ParameterRangeError(f"gain must give weights that fit the dtype, got gain={gain!r}: {exc}")
+
+    return _Explained(law, explain)
+
+
+def _gain_scheme(name: str) -> Callable[..., Plan]:
+    def law(shape: Any, gain: Any = 1.0, nonlinearity: str | None = None, layout: Layout = "torch") -> Plan:
+        return scheme_law(name, shape, gain, nonlinearity, layout=layout)
+
+    return law
+
+
+def _he_scheme(name: str) -> Callable[..., Plan]:
+    def law(
+        shape: Any, a: Any = 0.0, mode: Mode = "fan_in", nonlinearity: str = "leaky_relu", layout: Layout = "torch"
+    ) -> Plan:
+        return scheme_law(name, shape, nonlinearity=nonlinearity, a=a, mode=mode, layout=layout)
+
+    return law
+
+
+#: Public function name -> its law, called with the public function's own argument names
+#: (the sampling arguments -- seed, generator, dtype, out, offset, region -- are not the law's).
+LAWS: Mapping[str, Callable[..., Plan]] = {
+    "uniform": uniform_law,
+    "normal": normal_law,
+    "truncated_normal": truncated_normal_law,
+    "variance_scaling": variance_scaling_law,
+    **{name: (_he_scheme(name) if spec.family == "he" else _gain_scheme(name)) for name, spec in NAMED_SCHEMES.items()},
+}
+
+
+def _law_parameters(function: str) -> tuple[str, ...]:
+    found = _PARAMETERS.get(function)
+    if found is None:
+        found = _PARAMETERS[function] = tuple(inspect.signature(LAWS[function]).parameters)
+    return found
+
+
+_PARAMETERS: dict[str, tuple[str, ...]] = {}
+
+
+def law_of(function: str, arguments: Mapping[str, Any]) -> Plan:
+    """The law of the public function ``function`` called with ``arguments`` (bound, by name).
+
+    ``function`` is a key of :data:`LAWS` (a raw sampler, ``variance_scaling``
+    or a named scheme); arguments that are not the law's (``seed``, ``dtype``,
+    ...) are ignored, and those not given take the law's defaults.
+    """
+    law = LAWS[check_choice("function", function, tuple(LAWS))]
+    return law(**{k: arguments[k] for k in _law_parameters(function) if k in arguments})

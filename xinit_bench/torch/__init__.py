@@ -1,0 +1,109 @@
+"""PyTorch tensors and modules: ``torch.nn.init``'s in-place functions, whole-model init and meta materialisation.
+
+Needs ``torch`` (the ``torch`` extra); ``import xinit_bench`` does not import
+this module.  Three layers of use:
+
+- **In-place functions** with the names and signatures of ``torch.nn.init``
+  (:func:`uniform_`, :func:`normal_`, :func:`trunc_normal_`,
+  :func:`xavier_uniform_`, :func:`xavier_normal_`, :func:`kaiming_uniform_`,
+  :func:`kaiming_normal_`, :func:`constant_`, :func:`ones_`, :func:`zeros_`,
+  :func:`eye_`, :func:`dirac_`).  They take any CPU tensor or ``Parameter``
+  of float32, float64, float16 or bfloat16, write its storage directly (no
+  copy, no NumPy round trip), and never touch torch's global RNG: the draws
+  come from ``seed=`` or an :class:`xinit_bench.Generator` as ``generator=``,
+  with the bits of the matching NumPy sampler (``xb.normal(t.shape, ...,
+  dtype=...)``).  A half-precision tensor gets the clamped, once-rounded
+  float32 fill (the half contract of :mod:`xinit_bench.half`).
+- :func:`init_module` fills every parameter and buffer that a preset (or a
+  custom :class:`Rule`) names, with **one kernel launch per (kind, dtype)**
+  for the whole module (:mod:`xinit_bench.batch`).  Each tensor's key is a
+  hash of ``(seed, qualified name)``, so its values do not depend on the
+  order in which the parameters were created, on which subset is
+  initialised, or on the thread count.
+- :func:`materialize` allocates and fills a module built under
+  ``torch.device("meta")``, with a peak memory of about the model's size.
+
+The package's rooms, one concern each: :mod:`.tensors` (tensor checks and
+strided views as runs of the stream), :mod:`.functional` (the ``nn.init``
+twins), :mod:`.inits` (what a rule draws), :mod:`.rules`, :mod:`.presets`,
+:mod:`.modules` (:func:`init_module`) and :mod:`.meta` (:func:`materialize`).
+Every law comes from the plan layer, :mod:`xinit_bench.plans`.
+"""
+
+from __future__ import annotations
+
+from .functional import (
+    calculate_gain,
+    constant_,
+    dirac_,
+    eye_,
+    kaiming_normal_,
+    kaiming_uniform_,
+    normal_,
+    ones_,
+    trunc_normal_,
+    uniform_,
+    xavier_normal_,
+    xavier_uniform_,
+    zeros_,
+)
+from .inits import (
+    BiasUniform,
+    Constant,
+    HiddenUniform,
+    Init,
+    KaimingNormal,
+    KaimingUniform,
+    Normal,
+    Skip,
+    TruncNormal,
+    Uniform,
+    XavierNormal,
+    XavierUniform,
+)
+from .meta import materialize, rope_inv_freq
+from .modules import InitReport, init_module
+from .presets import PRESETS, gpt2, llama, preset_rules, torch_default, vit
+from .rules import Rule
+from .tensors import MAX_RUNS, MIN_RUN
+
+__all__ = [
+    "MAX_RUNS",
+    "MIN_RUN",
+    "PRESETS",
+    "BiasUniform",
+    "Constant",
+    "HiddenUniform",
+    "Init",
+    "InitReport",
+    "KaimingNormal",
+    "KaimingUniform",
+    "Normal",
+    "Rule",
+    "Skip",
+    "TruncNormal",
+    "Uniform",
+    "XavierNormal",
+    "XavierUniform",
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "gpt2",
+    "init_module",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "llama",
+    "materialize",
+    "normal_",
+    "ones_",
+    "preset_rules",
+    "rope_inv_freq",
+    "torch_default",
+    "trunc_normal_",
+    "uniform_",
+    "vit",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
