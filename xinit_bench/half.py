@@ -29,12 +29,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .laws import Z_MAX
 from .validation import ParameterRangeError
 
 __all__ = ["HalfInfo", "clamps", "half_info"]
 
-#: Largest ``|z|`` of the float32 standard-normal kernel, rounded up (``samplers._Z_MAX``).
-_Z_MAX_F32 = 5.8
+#: Largest ``|z|`` of the float32 standard-normal kernel, rounded up.
+_Z_MAX_F32 = Z_MAX[np.dtype(np.float32)]
 
 
 class HalfInfo:
