@@ -84,7 +84,11 @@ _CLAMPS: dict[tuple[Any, ...], tuple[np.float32, np.float32]] = {}
 
 
 def clamps(
-    kind: str, params: tuple[Any, ...], dt: np.dtype[Any], given: str | None = None
+    kind: str,
+    params: tuple[Any, ...],
+    dt: np.dtype[Any],
+    given: str | None = None,
+    support: tuple[float, float] | None = None,
 ) -> tuple[np.float32, np.float32]:
     """``(lo_h, hi_h)`` of a float32 plan ``(kind, params)`` in the half type ``dt``, after checking it fits.
 
@@ -97,14 +101,14 @@ def clamps(
         The support reaches beyond the half type's largest value, a nonzero
         scale is below its smallest normal, or no half value lies in the support.
     """
-    memo = (kind, params, dt.name)
+    memo = (kind, params, dt.name, support)
     found = _CLAMPS.get(memo)
     if found is None:
         if len(_CLAMPS) >= 4096:  # as the plan caches: a bounded memo
             _CLAMPS.clear()
         if given is None:
             given = f"the {kind} parameters {tuple(float(v) for v in params)} (their float32 values)"
-        found = _CLAMPS[memo] = _clamps(kind, params, half_info(dt), given)
+        found = _CLAMPS[memo] = _clamps(kind, params, half_info(dt), given, support)
     return found
 
 
@@ -112,7 +116,9 @@ def _refuse(info: HalfInfo, what: str, given: str, detail: str) -> ParameterRang
     return ParameterRangeError(f"{what} must fit {info.name}, got {given} ({detail})")
 
 
-def _clamps(kind: str, params: tuple[Any, ...], info: HalfInfo, given: str) -> tuple[np.float32, np.float32]:
+def _clamps(
+    kind: str, params: tuple[Any, ...], info: HalfInfo, given: str, support: tuple[float, float] | None
+) -> tuple[np.float32, np.float32]:
     big = info.max
     if kind == "uniform":
         low, _, high_below = (float(v) for v in params)
@@ -135,6 +141,10 @@ def _clamps(kind: str, params: tuple[Any, ...], info: HalfInfo, given: str) -> t
         if abs(mean) + _Z_MAX_F32 * std > big:
             raise _refuse(info, f"|mean| + {_Z_MAX_F32} std", given, f"its largest value is {big:g}")
         lo, hi = -np.inf, np.inf
+        if support is not None:  # a truncation served by the normal kernel: rounding may not leave its bounds
+            lo, hi = info.above(support[0], strict=False), info.below(support[1], strict=False)
+            if not lo <= hi:
+                raise ParameterRangeError(f"[lower, upper] must contain a {info.name} value, got {given}")
     elif kind.startswith("truncated_normal"):
         mean, scale, lo_b, hi_b = (float(v) for v in params[2:6])
         _check_scale(info, abs(scale), given)

@@ -106,16 +106,42 @@ def _beyond_reach(dt: np.dtype[Any], mean: float, std: float, a: float, b: float
 Plan = Callable[[np.dtype[Any]], tuple[str, tuple[Any, ...]]]
 
 
-def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
+class _Law:
+    """A memoised law: ``law(dt)`` computes its result once per dtype.
+
+    ``support`` is ``(lower, upper)``, the absolute interval every sample must
+    lie in, for a law whose kernel does not impose it itself (a truncation
+    served by the normal kernel); the half clamps (:mod:`xinit_bench.half`)
+    keep a half output inside it.
+    """
+
+    __slots__ = ("_base", "_results", "support")
+
+    def __init__(self, base: Plan, support: tuple[float, float] | None) -> None:
+        self._base = base
+        self._results: dict[np.dtype[Any], tuple[str, tuple[Any, ...]]] = {}
+        self.support = support
+
+    def __call__(self, dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
+        found = self._results.get(dt)
+        if found is None:
+            found = self._results[dt] = self._base(dt)
+        return found
+
+
+def _memoised(
+    factory: Callable[..., Plan], support: Callable[..., tuple[float, float]] | None = None
+) -> Callable[..., Plan]:
     """Cache ``factory``'s plans, and each plan's result per dtype.
 
     Computing a plan's params costs about as much as filling 1K elements
     (NumPy scalar arithmetic, ``nextafter``, SciPy's ``ndtr``), and models
     call the same few plans over and over.  The key carries each value's sign,
     so that ``-0.0`` and ``0.0`` (equal, and equal in hash) keep their own
-    plans; a refused combination raises and is not cached.
+    plans; a refused combination raises and is not cached.  ``support`` gives
+    the law's :attr:`_Law.support` from the same values.
     """
-    plans: dict[tuple[float, ...], Plan] = {}
+    plans: dict[tuple[float, ...], _Law] = {}
 
     def cached(*values: float) -> Plan:
         # Only a zero needs its sign in the key (0.0 == -0.0); other values key as they are.
@@ -124,16 +150,7 @@ def _memoised(factory: Callable[..., Plan]) -> Callable[..., Plan]:
         if plan is None:
             if len(plans) >= _MEMO_SIZE:
                 plans.clear()
-            base = factory(*values)
-            results: dict[np.dtype[Any], tuple[str, tuple[Any, ...]]] = {}
-
-            def plan(dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
-                found = results.get(dt)
-                if found is None:
-                    found = results[dt] = base(dt)
-                return found
-
-            plans[key] = plan
+            plan = plans[key] = _Law(factory(*values), None if support is None else support(*values))
         return plan
 
     cached.__doc__ = factory.__doc__
@@ -182,8 +199,11 @@ def normal_plan(mean: float, std: float) -> Plan:
     return plan
 
 
-@_memoised
-def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
+def _truncation_support(mean: float, std: float, a: float, b: float) -> tuple[float, float]:
+    return mean + std * a, mean + std * b
+
+
+def _truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     """Inverse-CDF plan for N(mean, std) truncated to standardised [a, b].
 
     Bounds beyond every value the normal kernel can return (``|z| <= 5.8`` in
@@ -245,3 +265,6 @@ def truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
         return kind, (p0, dp, float(mean), float(scale), lo_b, hi_b)
 
     return plan
+
+
+truncated_plan = _memoised(_truncated_plan, _truncation_support)

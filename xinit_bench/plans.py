@@ -97,7 +97,7 @@ def resolve_plan(plan: Plan, dt: np.dtype[Any]) -> Resolved:
     half = is_half(dt)
     try:
         kind, params = plan(_F32 if half else dt)
-        limits = clamps(kind, params, dt) if half else None
+        limits = clamps(kind, params, dt, support=getattr(plan, "support", None)) if half else None
     except ParameterRangeError as exc:
         explain = getattr(plan, "explain", None)
         if explain is None:
@@ -109,11 +109,12 @@ def resolve_plan(plan: Plan, dt: np.dtype[Any]) -> Resolved:
 class _Explained:
     """A law whose refusals are traced back to the caller's parameter by ``explain(error, dtype)``."""
 
-    __slots__ = ("_law", "explain")
+    __slots__ = ("_law", "explain", "support")
 
     def __init__(self, law: Plan, explain: Callable[[ParameterRangeError, np.dtype[Any]], ParameterRangeError]):
         inner = getattr(law, "explain", None)
         self._law = getattr(law, "_law", law)
+        self.support = getattr(law, "support", None)
         self.explain = explain if inner is None else (lambda exc, dt: explain(inner(exc, dt), dt))
 
     def __call__(self, dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
