@@ -45,7 +45,7 @@ from typing import IO, Any
 
 from .abstats import min_pairs, ratio_bounds
 from .cases import ALL_SCHEMES, DTYPES, HALF_DTYPES, Case
-from .figures import ExitCode, GateError
+from .errors import ExitCode, GateError
 from .refenv import RefEnv
 
 __all__ = [

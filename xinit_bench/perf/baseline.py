@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .cases import Case
-from .figures import GATE_THREADS, ExitCode, Figure, GateError, positive_finite, read_json
+from .errors import ExitCode, GateError
+from .figures import GATE_THREADS, Figure, positive_finite, read_json
 from .machine import cpu_key, environment
 
 BASELINE_FORMAT = "xinit-bench-gate-baseline/1"

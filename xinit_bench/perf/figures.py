@@ -37,7 +37,6 @@ The thread-scaling of the kernels is reported by ``xinit-bench bench``, not gate
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import statistics
@@ -47,6 +46,7 @@ from pathlib import Path
 
 from ..runtime import threads as numba_threads
 from .cases import DTYPES, IMPLS, SCHEMES, Case, XinitFactory
+from .errors import ExitCode, GateError
 from .measure import CaseResult, measure_case
 from .timing import Timer
 
@@ -58,31 +58,6 @@ QUICK_SIZES: tuple[int, ...] = (1 << 20,)
 FULL_REPEATS = 9
 QUICK_REPEATS = 7
 MIN_SAMPLE_TIME = 0.02
-
-
-class ExitCode(enum.IntEnum):
-    """The gate's exit codes: CI logs and scripts tell a regression from a broken run.
-
-    ``BAD_INPUT`` covers every input the user can fix (an option, a baseline or
-    benchmark JSON that is missing, corrupt or holds impossible figures, an
-    unknown benchmark name, an output path that cannot be written);
-    ``ENVIRONMENT`` what the machine must fix (git missing, a reference commit
-    that cannot be built or run).
-    """
-
-    OK = 0
-    REGRESSION = 1
-    BAD_INPUT = 2
-    ENVIRONMENT = 3
-
-
-class GateError(Exception):
-    """A bad input: carries the exit code and the message for the user."""
-
-    def __init__(self, code: ExitCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

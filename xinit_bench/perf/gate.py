@@ -46,6 +46,7 @@ from .baseline import (
     write_baseline,
 )
 from .cases import Case, XinitFactory
+from .errors import ExitCode, GateError
 from .figures import (
     FULL_REPEATS,
     FULL_SIZES,
@@ -54,9 +55,7 @@ from .figures import (
     MIN_SAMPLE_TIME,
     QUICK_REPEATS,
     QUICK_SIZES,
-    ExitCode,
     Figure,
-    GateError,
     default_cases,
     figure_from_result,
     figures_from_pytest_json,

@@ -15,7 +15,7 @@ the first run pays the wheel build and Numba's cold compile of the REF's
 kernels.  ``--no-deps``: the REF runs with this environment's NumPy, Numba and
 SciPy, so that the comparison is about the code alone.
 
-Errors are :class:`~.figures.GateError`: ``BAD_INPUT`` when ``REF`` names no
+Errors are :class:`~.errors.GateError`: ``BAD_INPUT`` when ``REF`` names no
 commit, ``ENVIRONMENT`` when git is missing, the folder is not a repository, or
 the REF cannot be built.
 """
@@ -31,7 +31,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .figures import ExitCode, GateError
+from .errors import ExitCode, GateError
 
 __all__ = ["CACHE_ENV", "RefEnv", "cache_root", "prepare", "resolve"]
 
