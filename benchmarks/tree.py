@@ -5,38 +5,36 @@ suite of the working tree.  The case table, the NumPy references and the
 bandwidth fill must then come from the working tree too (an older commit may
 lack them, or define them differently), while every xinit-bench call goes to
 the installed library.  :func:`load` imports ``<tree>/xinit_bench/perf/<name>.py``
-under the synthetic package ``_xinit_tree``, whose ``__path__`` is the
-working tree's ``xinit_bench/`` (and ``_xinit_tree.kernels`` is ``<tree>/kernels``,
-which ``reference.py`` reads its coefficients from).  ``perf`` refers to its
-siblings by relative imports, so they resolve inside ``_xinit_tree``, and to
-the library under test by a lazy ``import xinit_bench``, which resolves to
-the installed one.  The package ``__init__`` files of the tree are not run.
-:func:`module` imports other working-tree modules the same way (``reference``).
+as ``_xinit_tree.perf.<name>``, and :func:`module` any other working-tree
+module the same way (``reference``, ``runtime``): the package-building code
+is ``xinit_bench/perf/treeload.py``, the loader that the A/B gate's workers
+use too, run here by path because the ``xinit_bench`` that this process can
+import is the benchmarked commit's, not the working tree's.
 
 Nothing here imports Numba or runs a kernel at import.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
+import functools
+import runpy
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 #: The root of the working tree this file belongs to.
 ROOT = Path(__file__).resolve().parents[1]
+#: The private package name of the working tree's ``xinit_bench``.
 PACKAGE = "_xinit_tree"
 
 
-def _package(name: str, folder: Path) -> types.ModuleType:
-    """An empty package ``name`` whose submodules are found in ``folder``."""
-    module = sys.modules.get(name)
-    if module is None:
-        module = types.ModuleType(name, f"working-tree copy of {folder}")
-        module.__path__ = [str(folder)]
-        module.__package__ = name
-        sys.modules[name] = module
-    return module
+@functools.cache
+def _tree_module(root: Path) -> Callable[[str, Path, Path], types.ModuleType]:
+    """``tree_module`` of ``root``'s loader (see the module docstring)."""
+    loader = runpy.run_path(str(root / "xinit_bench" / "perf" / "treeload.py"))
+    assert loader["PACKAGE"] == PACKAGE
+    tree_module: Callable[[str, Path, Path], types.ModuleType] = loader["tree_module"]
+    return tree_module
 
 
 def module(name: str, root: Path = ROOT) -> types.ModuleType:
@@ -47,11 +45,8 @@ def module(name: str, root: Path = ROOT) -> types.ModuleType:
     NotImplementedError
         If the working tree's module cannot be imported (asv then skips the benchmark).
     """
-    top = _package(PACKAGE, root / "xinit_bench")
-    top.kernels = _package(f"{PACKAGE}.kernels", root / "kernels")
-    top.perf = _package(f"{PACKAGE}.perf", root / "xinit_bench" / "perf")
     try:
-        return importlib.import_module(f"{PACKAGE}.{name}")
+        return _tree_module(root)(name, root / "xinit_bench", root / "kernels")
     except ImportError as exc:
         raise NotImplementedError(f"the working tree's xinit_bench.{name} cannot be imported: {exc}") from None
 

@@ -5,9 +5,11 @@ Design
 * **Two worker processes, one per library.**  Worker A imports the library of
   the reference commit (installed by :mod:`.refenv`, put first on
   ``PYTHONPATH``), worker B the library this process imports (the working
-  tree).  Both run the *same* measurement code, this package loaded from the
-  working tree under a private name (as ``benchmarks/tree.py`` does for asv),
-  so the case table is the same on both sides and only the library differs.
+  tree).  Both run the *same* measurement code: the worker is the script
+  :mod:`.ab_worker`, started by path (``python ab_worker.py <kernels>``),
+  which loads this package's folder under a private name with
+  :mod:`.treeload`, the loader that ``benchmarks/tree.py`` uses for asv; so
+  the case table is the same on both sides and only the library differs.
 * **Interleaved pairs.**  The parent asks A and B in turn for one timed sample
   of one case; only one worker runs at a time, and the order within a pair
   alternates (A B, then B A), so a drift of the machine, another process's
@@ -55,12 +57,13 @@ __all__ = [
     "DEFAULT_PAIRS",
     "DEFAULT_ROUNDS",
     "DEFAULT_THRESHOLD",
+    "WORKER",
     "ABResult",
     "ABRow",
     "ab_cases",
     "check_plan",
+    "kernels_folder",
     "run_ab",
-    "worker_main",
 ]
 
 #: 1K elements take every kind's serial entry point, 1M its parallel one.
@@ -76,23 +79,8 @@ DEFAULT_MIN_SAMPLE_TIME = 0.02
 #: commit compiles its kernels).
 SETUP_TIMEOUT = 1800.0
 
-#: Started as ``python -c BOOT <perf folder> <kernels folder>``: loads the
-#: working tree's measurement package under a private name, so that
-#: ``import xinit_bench`` inside it reaches whichever library comes first on
-#: the worker's path, and serves requests on stdin.
-BOOT = """
-import importlib, os, sys, types
-perf, kernels = sys.argv[1], sys.argv[2]
-top = types.ModuleType("_xinit_tree")
-top.__path__ = [os.path.dirname(perf)]
-sys.modules["_xinit_tree"] = top
-for name, folder in (("kernels", kernels), ("perf", perf)):
-    sub = types.ModuleType("_xinit_tree." + name)
-    sub.__path__ = [folder]
-    sys.modules["_xinit_tree." + name] = sub
-    setattr(top, name, sub)
-importlib.import_module("_xinit_tree.perf.ab").worker_main()
-"""
+#: The worker script, started by path as ``python WORKER <kernels folder>``.
+WORKER = Path(__file__).resolve().with_name("ab_worker.py")
 
 
 def ab_cases(sizes: Sequence[int] = AB_SIZES) -> list[Case]:
@@ -134,81 +122,28 @@ def check_plan(n_cases: int, rounds: int, pairs: int, threshold: float, confiden
     return alpha
 
 
-# --- the worker ---------------------------------------------------------------------------
-def worker_main() -> None:
-    """Serve timing requests, one JSON object per line on stdin, one reply per line on stdout.
-
-    Requests: ``{"op": "setup", "cases": [...], "min_sample_time": s}``, then
-    ``{"op": "sample", "case": name}`` any number of times, then
-    ``{"op": "quit"}``.  Runs inside a worker process only.
-    """
-    from ..runtime import prepare_threading, threads
-    from .cases import LibraryLacks, allocate, xinit_call
-
-    reply_to = sys.stdout
-    sys.stdout = sys.stderr  # a stray print must not corrupt the replies
-    prepare_threading()  # the same threading layer on both sides, picked before any launch
-    calls: dict[str, tuple[Callable[[], object], int]] = {}
-
-    def reply(data: dict[str, Any]) -> None:
-        reply_to.write(json.dumps(data) + "\n")
-        reply_to.flush()
-
-    with threads(1):
-        for line in sys.stdin:
-            request = json.loads(line)
-            op = request["op"]
-            if op == "quit":
-                break
-            if op == "setup":
-                lacks: dict[str, str] = {}
-                for name in request["cases"]:
-                    case = Case.from_name(name)
-                    try:
-                        call = xinit_call(case, allocate(case))
-                        call()  # warm-up: compilation and cache loading stay out of the clock
-                    except LibraryLacks as exc:
-                        lacks[name] = str(exc)
-                        continue
-                    except Exception as exc:  # an old library whose API differs: that case cannot be compared
-                        lacks[name] = f"{type(exc).__name__}: {exc}"
-                        continue
-                    t0 = time.perf_counter()
-                    call()
-                    once = time.perf_counter() - t0
-                    calls[name] = (call, max(1, math.ceil(float(request["min_sample_time"]) / max(once, 1e-9))))
-                try:
-                    import xinit_bench
-
-                    library = str(Path(xinit_bench.__file__).resolve().parent)
-                except ImportError as exc:
-                    library = f"not importable: {exc}"
-                reply({"lacks": lacks, "library": library})
-            elif op == "sample":
-                call, number = calls[request["case"]]
-                wall0, cpu0 = time.perf_counter(), time.process_time()
-                for _ in range(number):
-                    call()
-                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-                reply({"cpu": cpu / number, "wall": wall / number})
-
-
 # --- the parent ---------------------------------------------------------------------------
+def kernels_folder() -> Path:
+    """The kernels folder of the library this process imports, which the worker loads as ``_xinit_tree.kernels``.
+
+    ``xinit_bench/kernels`` in an installed package; ``kernels/`` beside
+    ``xinit_bench/`` in an editable install of a source tree.
+    """
+    here = WORKER.parent
+    spec = importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.kernels") if __package__ else None
+    if spec is not None and spec.origin:
+        return Path(spec.origin).parent
+    return here.parent / "kernels" if (here.parent / "kernels").is_dir() else here.parents[1] / "kernels"
+
+
 class _Worker:
     """One worker process and its pipes."""
 
     def __init__(self, label: str, env: dict[str, str], cwd: str) -> None:
         self.label = label
-        here = Path(__file__).resolve().parent
-        spec = importlib.util.find_spec(f"{__package__.rsplit('.', 1)[0]}.kernels") if __package__ else None
-        kernels = (
-            Path(spec.origin).parent
-            if spec is not None and spec.origin
-            else (here.parent / "kernels" if (here.parent / "kernels").is_dir() else here.parents[1] / "kernels")
-        )
         self.errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(here), str(kernels)],
+            [sys.executable, str(WORKER), str(kernels_folder())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
