@@ -1,1 +1,1 @@
-"""The asv benchmark suite of xinit-bench (run with ``asv run``; see README, "Benchmarks")."""
+"""The asv benchmark suite of xinit-bench (run with ``asv run``; see docs/benchmarking.md)."""
