@@ -20,7 +20,7 @@ import pytest
 import xinit_bench
 from xinit_bench.perf import cases as installed_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()

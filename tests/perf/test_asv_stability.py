@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = (
     "| Change   | Before [33b58295] <main>   | After [cb0ea180] <slowed>   |   Ratio | Benchmark (Parameter)   |\n"

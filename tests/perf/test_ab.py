@@ -26,7 +26,7 @@ from xinit_bench import cli
 from xinit_bench.cli import gate as gate_cli
 from xinit_bench.perf import ab, abstats, cases, gate, refenv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_gate(argv: list[str]) -> tuple[int, str, str]:
