@@ -24,7 +24,8 @@ from scipy import stats
 
 from xinit_bench import cli
 from xinit_bench.cli import gate as gate_cli
-from xinit_bench.perf import ab, abstats, cases, gate, refenv
+from xinit_bench.perf import ab, abstats, cases, refenv
+from xinit_bench.perf.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def run_gate(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def check_error(code: int, err: str, expected: gate.ExitCode, words: str) -> None:
+def check_error(code: int, err: str, expected: ExitCode, words: str) -> None:
     assert code == expected, err
     assert "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith("xinit-bench gate: error: "), err
@@ -131,19 +132,37 @@ def test_gate_cases_cover_every_scheme_dtype_and_entry_point() -> None:
 )
 def test_bad_options_are_refused(cache: Path, extra: list[str], words: str) -> None:
     code, out, err = run_gate(["--against", "HEAD", "--repo", str(ROOT), *extra])
-    check_error(code, err, gate.ExitCode.BAD_INPUT, words)
+    check_error(code, err, ExitCode.BAD_INPUT, words)
     assert out == "" and not cache.exists()  # refused before installing anything
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--baseline", "base.json"], "--against measures both sides itself; it does not take --baseline"),
+        (["--baseline-dir", "baselines"], "--against measures both sides itself; it does not take --baseline-dir"),
+        (["--repeats", "5"], "--against measures both sides itself; it does not take --repeats"),
+        (["--threads", "1"], "--against measures on one thread; it does not take --threads"),
+        (["--quick", "--threads", "1"], "--against measures both sides itself; it does not take --quick, --threads"),
+    ],
+)
+def test_every_baseline_option_is_refused_by_name(cache: Path, extra: list[str], words: str) -> None:
+    # Every baseline-mode option given with --against is named beside --against, even one that
+    # would change nothing (--threads 1): the command line says what the run does.
+    code, out, err = run_gate(["--against", "HEAD", "--repo", str(ROOT), *extra])
+    check_error(code, err, ExitCode.BAD_INPUT, words)
+    assert out == "" and not cache.exists()
 
 
 def test_unknown_ref_is_bad_input(cache: Path) -> None:
     code, _, err = run_gate(["--against", "no-such-branch-xyz", "--repo", str(ROOT)])
-    check_error(code, err, gate.ExitCode.BAD_INPUT, "no such commit")
+    check_error(code, err, ExitCode.BAD_INPUT, "no such commit")
 
 
 # --- the environment: exit 3 -------------------------------------------------------------
 def test_not_a_repository(tmp_path: Path, cache: Path) -> None:
     code, _, err = run_gate(["--against", "HEAD", "--repo", str(tmp_path)])
-    check_error(code, err, gate.ExitCode.ENVIRONMENT, "is not a git repository")
+    check_error(code, err, ExitCode.ENVIRONMENT, "is not a git repository")
 
 
 def git_repo(folder: Path, files: dict[str, str]) -> Path:
@@ -171,14 +190,14 @@ packages = ["{package}"]
 def test_ref_without_a_build_file(tmp_path: Path, cache: Path) -> None:
     repo = git_repo(tmp_path / "repo", {"README": "nothing to build\n"})
     code, _, err = run_gate(["--against", "HEAD", "--repo", str(repo), "--only", "normal-float32-1K"])
-    check_error(code, err, gate.ExitCode.ENVIRONMENT, "cannot be built: it has no pyproject.toml")
+    check_error(code, err, ExitCode.ENVIRONMENT, "cannot be built: it has no pyproject.toml")
 
 
 @pytest.mark.slow
 def test_ref_that_does_not_build(tmp_path: Path, cache: Path) -> None:
     repo = git_repo(tmp_path / "repo", {"pyproject.toml": "[project\nname = broken\n"})
     code, _, err = run_gate(["--against", "HEAD", "--repo", str(repo), "--only", "normal-float32-1K"])
-    check_error(code, err, gate.ExitCode.ENVIRONMENT, "cannot be built: pip install failed")
+    check_error(code, err, ExitCode.ENVIRONMENT, "cannot be built: pip install failed")
 
 
 @pytest.mark.slow
@@ -186,7 +205,7 @@ def test_ref_without_the_package(tmp_path: Path, cache: Path) -> None:
     files = {"pyproject.toml": PYPROJECT.format(name="other", package="other"), "other/__init__.py": ""}
     repo = git_repo(tmp_path / "repo", files)
     code, _, err = run_gate(["--against", "HEAD", "--repo", str(repo), "--only", "normal-float32-1K"])
-    check_error(code, err, gate.ExitCode.ENVIRONMENT, "is too old: its build installs no xinit_bench package")
+    check_error(code, err, ExitCode.ENVIRONMENT, "is too old: its build installs no xinit_bench package")
 
 
 @pytest.mark.slow
@@ -199,7 +218,7 @@ def test_ref_whose_library_lacks_every_case(tmp_path: Path, cache: Path) -> None
     code, _, err = run_gate(
         ["--against", "HEAD", "--repo", str(repo), "--only", "normal-float32-1K", "--rounds", "2", "--pairs", "6"]
     )
-    check_error(code, err, gate.ExitCode.ENVIRONMENT, "is too old to compare: it can run none of the cases")
+    check_error(code, err, ExitCode.ENVIRONMENT, "is too old to compare: it can run none of the cases")
     assert "xinit_bench.normal does not exist" in err
 
 
@@ -218,7 +237,7 @@ def test_gate_against_head_on_one_case(tmp_path: Path, cache: Path) -> None:
             str(target),
         ]
     )
-    assert code == gate.ExitCode.OK, out + err
+    assert code == ExitCode.OK, out + err
     assert "normal-float32-1M" in out and "passed" in err
     data = json.loads(target.read_text())
     assert data["mode"] == "against" and data["exit_code"] == 0
@@ -243,6 +262,6 @@ def test_command_line_reports_a_bad_ref_in_one_line(tmp_path: Path) -> None:
         check=False,
         env={**os.environ, refenv.CACHE_ENV: str(tmp_path / "cache")},
     )
-    assert proc.returncode == gate.ExitCode.ENVIRONMENT
+    assert proc.returncode == ExitCode.ENVIRONMENT
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert "is not a git repository" in proc.stderr

@@ -1,7 +1,11 @@
 """``xinit-bench gate``: the CI regression gate (see :mod:`xinit_bench.perf.figures` for what it gates).
 
-Every bad input is a one-line message on stderr and a distinct exit code
-(:class:`~xinit_bench.perf.gate.ExitCode`), never a traceback.
+Two modes, each with its own options: ``--against REF`` builds a
+:class:`~xinit_bench.perf.gate_ab.ABOptions`, anything else a
+:class:`~xinit_bench.perf.gate_baseline.BaselineOptions`.  An option of the
+other mode is refused, naming both options.  Every bad input is a one-line
+message on stderr and a distinct exit code
+(:class:`~xinit_bench.perf.errors.ExitCode`), never a traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +16,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..perf import ab, gate
+from ..perf import ab
+from ..perf.baseline import BASELINE_DIR
 from ..perf.cases import XinitFactory
+from ..perf.errors import ExitCode, GateError
+from ..perf.figures import GATE_THREADS
+from ..perf.gate import Outcome, Row
+from ..perf.gate_ab import ABOptions, run_against
+from ..perf.gate_baseline import BaselineOptions, run_baseline
 from .common import (
     UsageError,
     add_json_option,
@@ -28,6 +38,27 @@ from .common import (
 
 PROG = "xinit-bench gate"
 
+#: The options of each mode, by ``argparse`` destination and flag.  They have
+#: no ``argparse`` default (``None`` or ``False`` means "not given"), so that
+#: the other mode can refuse them; each mode's own defaults are those of its
+#: options type.
+AB_FLAGS = {
+    "repo": "--repo",
+    "threshold": "--threshold",
+    "confidence": "--confidence",
+    "rounds": "--rounds",
+    "pairs": "--pairs",
+}
+BASELINE_FLAGS = {
+    "from_json": "--from-json",
+    "baseline": "--baseline",
+    "baseline_dir": "--baseline-dir",
+    "update_baseline": "--update-baseline",
+    "quick": "--quick",
+    "repeats": "--repeats",
+    "threads": "--threads",
+}
+
 
 def setup_arguments(subparsers: Any) -> None:
     """Add ``gate`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
@@ -40,7 +71,7 @@ def setup_arguments(subparsers: Any) -> None:
             "Without: kernel times normalised by NumPy and the bandwidth fill, against "
             "benchmarks/baseline/<cpu>.json."
         ),
-        epilog="exit codes: " + ", ".join(f"{int(c)} {c.name.lower()}" for c in gate.ExitCode),
+        epilog="exit codes: " + ", ".join(f"{int(c)} {c.name.lower()}" for c in ExitCode),
     )
     parser.add_argument(
         "--against",
@@ -50,40 +81,35 @@ def setup_arguments(subparsers: Any) -> None:
     parser.add_argument(
         "--repo",
         type=Path,
-        default=Path("."),
         metavar="DIR",
-        help="the git repository in which REF is resolved (default: the current folder)",
+        help="--against: the git repository in which REF is resolved (default: the current folder)",
     )
     parser.add_argument(
         "--threshold",
         type=float,
-        default=ab.DEFAULT_THRESHOLD,
         metavar="RATIO",
         help=f"--against: fail when slower than this ratio (default {ab.DEFAULT_THRESHOLD})",
     )
     parser.add_argument(
         "--confidence",
         type=float,
-        default=ab.DEFAULT_CONFIDENCE,
         help=f"--against: one-sided family-wise confidence of a failure (default {ab.DEFAULT_CONFIDENCE})",
     )
     parser.add_argument(
         "--rounds",
         type=int,
-        default=ab.DEFAULT_ROUNDS,
         help=f"--against: fresh pairs of worker processes (default {ab.DEFAULT_ROUNDS})",
     )
     parser.add_argument(
         "--pairs",
         type=int,
-        default=ab.DEFAULT_PAIRS,
         help=f"--against: interleaved sample pairs per benchmark and round (default {ab.DEFAULT_PAIRS})",
     )
     parser.add_argument(
         "--from-json",
         type=Path,
         metavar="FILE",
-        help="gate the figures of a pytest-benchmark JSON written by tests/perf instead of measuring",
+        help="gate the figures of a pytest-benchmark JSON written by tests/perf/bench instead of measuring",
     )
     parser.add_argument(
         "--baseline",
@@ -94,9 +120,8 @@ def setup_arguments(subparsers: Any) -> None:
     parser.add_argument(
         "--baseline-dir",
         type=Path,
-        default=gate.BASELINE_DIR,
         metavar="DIR",
-        help=f"folder of per-CPU baselines (default: {gate.BASELINE_DIR})",
+        help=f"folder of per-CPU baselines (default: {BASELINE_DIR})",
     )
     parser.add_argument("--update-baseline", action="store_true", help="write the measured figures into the baseline")
     parser.add_argument("--quick", action="store_true", help="measure only 1M elements, 7 repetitions (CI mode)")
@@ -107,36 +132,50 @@ def setup_arguments(subparsers: Any) -> None:
         metavar="NAME",
         help="measure only this benchmark, e.g. normal-float32-1M",
     )
-    parser.add_argument("--repeats", type=int, default=None, help="interleaved repetitions per benchmark")
+    parser.add_argument("--repeats", type=int, help="interleaved repetitions per benchmark")
     parser.add_argument(
         "--threads",
         type=int,
-        default=gate.GATE_THREADS,
-        help="Numba threads while measuring (default 1; see `pydoc xinit_bench.perf.figures` before changing it)",
+        help=(
+            f"Numba threads while measuring (default {GATE_THREADS}; "
+            "see `pydoc xinit_bench.perf.figures` before changing it)"
+        ),
     )
     add_json_option(parser, "the result")
     parser.set_defaults(func=run)
     one_line_errors(parser)
 
 
-def options_from_args(args: argparse.Namespace) -> gate.GateOptions:
-    """The :class:`~xinit_bench.perf.gate.GateOptions` that parsed ``args`` describe."""
-    return gate.GateOptions(
-        from_json=args.from_json,
-        baseline=args.baseline,
-        baseline_dir=args.baseline_dir,
-        update_baseline=args.update_baseline,
-        quick=args.quick,
-        only=tuple(args.only),
-        repeats=args.repeats,
-        threads=args.threads,
-        against=args.against,
-        repo=args.repo,
-        threshold=args.threshold,
-        confidence=args.confidence,
-        rounds=args.rounds,
-        pairs=args.pairs,
-    )
+def options_from_args(args: argparse.Namespace) -> ABOptions | BaselineOptions:
+    """The options of the mode ``args`` ask for: :class:`ABOptions` with ``--against``, else :class:`BaselineOptions`.
+
+    Raises
+    ------
+    GateError
+        ``BAD_INPUT`` for an option of the other mode (naming both options),
+        or options that the mode's type refuses.
+    """
+    given = {dest for dest in (*AB_FLAGS, *BASELINE_FLAGS) if getattr(args, dest) is not None}
+    given -= {dest for dest in ("update_baseline", "quick") if getattr(args, dest) is False}
+    if args.against is not None:
+        clashes = [BASELINE_FLAGS[dest] for dest in BASELINE_FLAGS if dest in given]
+        if clashes == ["--threads"]:
+            raise GateError(ExitCode.BAD_INPUT, "--against measures on one thread; it does not take --threads")
+        if clashes:
+            raise GateError(
+                ExitCode.BAD_INPUT, f"--against measures both sides itself; it does not take {', '.join(clashes)}"
+            )
+        mine = {dest: getattr(args, dest) for dest in AB_FLAGS if dest in given}
+        return ABOptions(args.against, only=tuple(args.only), **mine)
+    clashes = [AB_FLAGS[dest] for dest in AB_FLAGS if dest in given]
+    if clashes:
+        raise GateError(
+            ExitCode.BAD_INPUT,
+            f"{', '.join(clashes)} {'belongs' if len(clashes) == 1 else 'belong'} to the A/B gate; "
+            f"add --against REF, or leave {'it' if len(clashes) == 1 else 'them'} out",
+        )
+    mine = {dest: getattr(args, dest) for dest in BASELINE_FLAGS if dest in given}
+    return BaselineOptions(only=tuple(args.only), **mine)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,22 +198,23 @@ def execute(
     """Run the gate and report; every bad input becomes a message and a distinct exit code."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    if args.repeats is not None and args.repeats < 3:
-        err.write(f"{PROG}: error: --repeats must be at least 3, got {args.repeats}\n")
-        return int(gate.ExitCode.BAD_INPUT)
     try:
+        options = options_from_args(args)
         json_to = json_target(args.json)
-        outcome = gate.run(options_from_args(args), xinit_factory=xinit_factory, progress=progress, total=total)
-    except gate.GateError as exc:
+        if isinstance(options, ABOptions):
+            outcome = run_against(options, progress=progress, total=total)
+        else:
+            outcome = run_baseline(options, xinit_factory=xinit_factory, progress=progress, total=total)
+    except GateError as exc:
         err.write(f"{PROG}: error: {exc.message}\n")
         return int(exc.code)
     except (UsageError, ValueError, TypeError) as exc:
         err.write(f"{PROG}: error: {exc}\n")
-        return int(gate.ExitCode.BAD_INPUT)
+        return int(ExitCode.BAD_INPUT)
     return report(outcome, json_to, out, err)
 
 
-def report(outcome: gate.Outcome, json_to: Path | None, out: TextIO, err: TextIO) -> int:
+def report(outcome: Outcome, json_to: Path | None, out: TextIO, err: TextIO) -> int:
     """Print ``outcome`` (table and/or JSON) and its messages; return its exit code."""
     if outcome.ab_result is not None:
         if not to_stdout(json_to):
@@ -187,12 +227,12 @@ def report(outcome: gate.Outcome, json_to: Path | None, out: TextIO, err: TextIO
         emit_json(outcome.to_dict(), json_to, out=out, err=err)
     for message in outcome.messages:
         err.write(f"{PROG}: {message}\n")
-    verdict = "FAILED" if outcome.code == gate.ExitCode.REGRESSION else "passed"
+    verdict = "FAILED" if outcome.code == ExitCode.REGRESSION else "passed"
     err.write(f"{PROG}: {verdict}\n")
     return int(outcome.code)
 
 
-def render_rows(rows: Sequence[gate.Row], out: TextIO, title: str) -> None:
+def render_rows(rows: Sequence[Row], out: TextIO, title: str) -> None:
     """Print ``rows`` as a table, regressions first, then improvements."""
     from rich.table import Table
 

@@ -1,7 +1,7 @@
 """The regression gate's error vocabulary: its exit codes and the one exception that carries them.
 
 Every module of the gate (:mod:`.figures`, :mod:`.baseline`, :mod:`.refenv`,
-:mod:`.ab`, :mod:`.gate`) reports a failure the
+:mod:`.ab`, :mod:`.gate_ab`, :mod:`.gate_baseline`) reports a failure the
 user or the machine must fix as a :class:`GateError`; ``xinit-bench gate``
 prints its message as one line and exits with its code.
 

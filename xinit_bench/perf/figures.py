@@ -130,7 +130,7 @@ def measure_figures(
 
 
 def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
-    """Read the gate figures that ``tests/perf`` stores in a ``--benchmark-json`` file.
+    """Read the gate figures that ``tests/perf/bench`` stores in a ``--benchmark-json`` file.
 
     Each xinit-bench member of the suite records, in ``extra_info["gate"]``,
     the figures of an interleaved process-time measurement on one thread
@@ -149,7 +149,7 @@ def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
         raise GateError(
             ExitCode.BAD_INPUT,
             f'{path} is not pytest-benchmark output: expected an object with a "benchmarks" list '
-            "(write it with `pytest tests/perf --benchmark-enable --benchmark-json=FILE`)",
+            "(write it with `pytest tests/perf/bench --benchmark-enable --benchmark-json=FILE`)",
         )
     entries = data["benchmarks"]
     if not entries:
@@ -181,7 +181,7 @@ def figures_from_pytest_json(path: Path) -> dict[str, Figure]:
         raise GateError(
             ExitCode.BAD_INPUT,
             f"none of the {len(entries)} benchmarks in {path} carries gate figures "
-            '(extra_info["gate"]); only the xinit-bench members of tests/perf do',
+            '(extra_info["gate"]); only the xinit-bench members of tests/perf/bench do',
         )
     return figures
 
