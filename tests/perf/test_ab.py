@@ -24,7 +24,7 @@ from scipy import stats
 
 from xinit_bench import cli
 from xinit_bench.cli import gate as gate_cli
-from xinit_bench.perf import ab, abstats, cases, refenv
+from xinit_bench.perf import ab, ab_worker, abstats, cases, refenv
 from xinit_bench.perf.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,6 +220,59 @@ def test_ref_whose_library_lacks_every_case(tmp_path: Path, cache: Path) -> None
     )
     check_error(code, err, ExitCode.ENVIRONMENT, "is too old to compare: it can run none of the cases")
     assert "xinit_bench.normal does not exist" in err
+
+
+# --- the worker: a file run by path ---------------------------------------------------------
+def test_worker_is_the_script_run_by_path_and_times_the_working_tree(tmp_path: Path) -> None:
+    import xinit_bench
+
+    worker = ab._Worker("working-tree", dict(os.environ), str(tmp_path))  # the environment run_ab gives it
+    try:
+        # python <file> <kernels>: no code string on the command line
+        assert worker.proc.args == [sys.executable, str(ab.WORKER), str(ab.kernels_folder())]
+        assert ab.WORKER == ROOT / "xinit_bench" / "perf" / "ab_worker.py"
+        worker.send({"op": "setup", "cases": ["normal-float32-1K", "normal-float32-2K"], "min_sample_time": 0.0})
+        ready = worker.receive()
+        assert ready == {"lacks": {}, "library": str(Path(xinit_bench.__file__).resolve().parent)}
+        for _ in range(2):
+            worker.send({"op": "sample", "case": "normal-float32-2K"})
+            sample = worker.receive()
+            assert set(sample) == {"cpu", "wall"} and sample["wall"] > 0.0 and sample["cpu"] >= 0.0
+    finally:
+        worker.close()
+    assert worker.proc.returncode == 0
+
+
+def test_worker_boot_leaves_its_folder_off_the_path_and_serves_from_the_private_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python puts a script's folder first on sys.path; xinit_bench/perf holds cases.py, timing.py,
+    # errors.py..., which must not shadow a top-level module of the same name in the worker.
+    monkeypatch.setattr(sys, "path", [str(ab_worker.HERE), *sys.path])
+    serve = ab_worker.boot([str(ab.WORKER), str(ab.kernels_folder())])
+    assert str(ab_worker.HERE) not in sys.path
+    assert serve.__module__ == "_xinit_tree.perf.ab_worker" and serve is not ab_worker.serve
+    assert Path(sys.modules["_xinit_tree.perf.ab_worker"].__file__ or "") == ab.WORKER
+
+
+def test_worker_without_its_kernels_folder_says_how_to_run_it(tmp_path: Path) -> None:
+    for argv in ([], [str(tmp_path / "no-such-folder")]):
+        proc = subprocess.run(
+            [sys.executable, str(ab.WORKER), *argv], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert proc.stderr.startswith(f"usage: python {ab.WORKER} KERNELS_FOLDER"), proc.stderr
+
+
+def test_worker_and_asv_share_one_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # benchmarks/tree.py runs the loader that sits beside the worker; the worker has no copy of its own
+    monkeypatch.syspath_prepend(str(ROOT))
+    import benchmarks.tree
+
+    loader = ab.WORKER.with_name("treeload.py")
+    assert benchmarks.tree._tree_module(ROOT).__code__.co_filename == str(loader)
+    for user in (ab.WORKER, Path(ab.__file__), ROOT / "benchmarks" / "tree.py"):
+        assert "ModuleType(" not in user.read_text(), f"{user} builds a package of its own"
 
 
 # --- end to end ----------------------------------------------------------------------------
