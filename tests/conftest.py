@@ -1,14 +1,12 @@
-"""Shared fixtures: thread-count control and the KAT file."""
+"""Fixtures shared by every room: thread-count control, the refusal canary, and the ``--timing`` option."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numba
+import numpy as np
 import pytest
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -17,6 +15,12 @@ def restore_threads() -> Iterator[None]:
     before = numba.get_num_threads()
     yield
     numba.set_num_threads(before)
+
+
+@pytest.fixture
+def canary() -> np.ndarray:
+    """An ``out`` of 7.0 that a refused call must leave as it was (``refusals.untouched`` checks it)."""
+    return np.full((8, 4), 7.0, np.float32)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -6,43 +6,23 @@ layer the install picks by itself).  A layer that would abort the process
 (workqueue, without the library's launch lock: "Concurrent access has been
 detected", SIGABRT) fails the test through the child's exit status, and a
 hang through the subprocess timeout.
+
+The child interpreters are started by ``tests/children.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import subprocess
-import sys
 from importlib.metadata import PackageNotFoundError, distribution
-from typing import Any
 
 import pytest
+from children import CHILD_PRELUDE, run_child, tbb_expected
 
 LAYERS = ["default", "tbb", "omp", "workqueue"]
-#: Seconds before a child counts as hung (the first fill may compile kernels).
-TIMEOUT = 600
+
 
 #: 16 threads x 32 parallel fills of 256K elements, alternating normal and
 #: uniform, seeds per (thread, fill); compared with the same fills made
 #: on the main thread alone beforehand.
-#: The start of every child script: a first parallel fill picks the layer;
-#: a layer that does not load here is reported, and the test skips.
-CHILD_PRELUDE = r"""
-import hashlib, json, multiprocessing, os, sys, threading
-import numpy as np
-try:
-    import xinit_bench
-    from xinit_bench import runtime
-    xinit_bench.normal(1 << 18, seed=0)
-except ValueError as exc:  # the requested layer does not load here
-    if "threading layer" not in str(exc):
-        raise
-    print(json.dumps({"unavailable": str(exc)}))
-    sys.exit(0)
-"""
-
 _THREADS_CHILD = (
     CHILD_PRELUDE
     + r"""
@@ -85,37 +65,7 @@ print(json.dumps({"layer": runtime.threading_layer(), "errors": errors, "fills":
 )
 
 
-def layer_env(layer: str) -> dict[str, str]:
-    """The environment of a child that runs under ``layer`` (``default``: Numba's own choice)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
-    if layer != "default":
-        env["NUMBA_THREADING_LAYER"] = layer
-    return env
-
-
-def run_child(code: str, layer: str, check_layer: bool = True) -> dict[str, Any]:
-    """Run ``code`` in a fresh interpreter under ``layer``; its last stdout line, parsed as JSON.
-
-    Skips the test when the layer does not load here (the child reports
-    ``unavailable``); with ``check_layer``, checks that the child ran on ``layer``.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=layer_env(layer), capture_output=True, text=True, timeout=TIMEOUT
-    )
-    assert proc.returncode == 0, f"child under {layer} exited with {proc.returncode}:\n{proc.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    if "unavailable" in result:
-        pytest.skip(f"threading layer {layer!r} does not load here: {result['unavailable'][:200]}")
-    if check_layer and layer != "default":
-        assert result["layer"] == layer
-    return result
-
-
-def tbb_expected() -> bool:
-    """Whether the install must use TBB: Linux x86_64, where ``tbb`` is a dependency with wheels."""
-    return sys.platform.startswith("linux") and platform.machine() == "x86_64"
-
-
+@pytest.mark.invariance
 @pytest.mark.slow
 @pytest.mark.parametrize("layer", LAYERS)
 def test_sixteen_threads_fill_concurrently(layer: str) -> None:
@@ -135,6 +85,7 @@ print(json.dumps({"before": before, "layer": runtime.threading_layer(), "tbb": r
 """
 
 
+@pytest.mark.structure
 def test_install_uses_tbb_after_a_parallel_fill() -> None:
     """The project's own install runs its parallel fills on TBB (not a silent fallback to OpenMP)."""
     if not tbb_expected():
@@ -149,6 +100,7 @@ def test_install_uses_tbb_after_a_parallel_fill() -> None:
     assert result["tbb"] is not None
 
 
+@pytest.mark.structure
 def test_threading_layer_initialise_reports_the_layer_fills_use() -> None:
     code = (
         "import json, xinit_bench\nfrom xinit_bench import runtime\n"
@@ -161,6 +113,7 @@ def test_threading_layer_initialise_reports_the_layer_fills_use() -> None:
         assert result["layer"] == "tbb"
 
 
+@pytest.mark.structure
 @pytest.mark.parametrize("layer", ["omp", "workqueue"])
 def test_a_requested_layer_is_respected(layer: str) -> None:
     """``NUMBA_THREADING_LAYER`` wins: no TBB is loaded behind the user's back."""

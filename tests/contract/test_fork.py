@@ -13,7 +13,10 @@ timeouts (the pool's and the subprocess's).
 from __future__ import annotations
 
 import pytest
-from test_threads import CHILD_PRELUDE, run_child
+from children import CHILD_PRELUDE, run_child
+
+pytestmark = pytest.mark.invariance
+
 
 _FORK_CHILD = (
     CHILD_PRELUDE

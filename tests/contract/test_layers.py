@@ -34,8 +34,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.structure
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
 PACKAGES = {"xinit_bench": ROOT / "xinit_bench", "xinit_bench.kernels": ROOT / "kernels"}
+
+
 FACADE = "xinit_bench"
 
 

@@ -1,10 +1,17 @@
-"""compute_fans against PyTorch's and Keras's rules; calculate_gain against PyTorch's table."""
+"""``xinit_bench/fans.py``: compute_fans against PyTorch's and Keras's rules, its refusals, hostile input."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 import pytest
+from hostile import Call
+from hypothesis import given
+from hypothesis import strategies as st
+from refusals import refused
+from strategies import axes, batch_axes, budget, mostly, shapes
 
 import xinit_bench as xb
 
@@ -24,11 +31,13 @@ def keras_rule(shape: tuple[int, ...]) -> tuple[int, int]:
 TORCH_SHAPES = [(10, 20), (16, 3, 5), (64, 3, 7, 7), (8, 4, 3, 3, 3)]  # linear, conv1d, conv2d, conv3d
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("shape", TORCH_SHAPES)
 def test_torch_layout(shape: tuple[int, ...]) -> None:
     assert xb.compute_fans(shape) == torch_rule(shape)
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("shape", TORCH_SHAPES)
 def test_keras_layout_of_the_same_kernel(shape: tuple[int, ...]) -> None:
     out_ch, in_ch, *k = shape
@@ -37,12 +46,20 @@ def test_keras_layout_of_the_same_kernel(shape: tuple[int, ...]) -> None:
     assert xb.compute_fans(keras_shape, layout="jax") == xb.compute_fans(shape, layout="torch")
 
 
+@pytest.mark.known_answer
 def test_explicit_axes_and_batch_axis() -> None:
     # 3 stacked (in=4, out=5) matrices: the batch axis counts in neither fan
     assert xb.compute_fans((3, 4, 5), in_axis=1, out_axis=2, batch_axis=(0,)) == (4, 5)
     assert xb.compute_fans((4, 5), in_axis=0, out_axis=1) == (4, 5)
 
 
+@pytest.mark.known_answer
+def test_numpy_int_axes_are_accepted() -> None:
+    assert xb.compute_fans((3, 4, 5), in_axis=np.int64(2), out_axis=np.int32(0)) == (20, 12)
+    assert xb.compute_fans((3, 4, 5), batch_axis=(np.int64(2),)) == (4, 3)
+
+
+@pytest.mark.refusal
 @pytest.mark.parametrize("shape", [(), (7,)])
 def test_rank_below_two_is_refused(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="rank"):
@@ -53,6 +70,13 @@ def test_rank_below_two_is_refused(shape: tuple[int, ...]) -> None:
     assert xb.variance_scaling(shape, fans=(3, 4), seed=0).shape == shape
 
 
+@pytest.mark.refusal
+def test_rank_below_two_when_fans_are_inferred() -> None:
+    with pytest.raises(ValueError, match=r"shape must have rank >= 2 .*of rank 1"):
+        xb.he_normal((10,))
+
+
+@pytest.mark.refusal
 def test_bad_layout_and_axes() -> None:
     with pytest.raises(ValueError, match="layout must be one of 'torch', 'keras', 'jax', got 'caffe'"):
         xb.compute_fans((2, 3), layout="caffe")  # type: ignore[arg-type]
@@ -66,72 +90,31 @@ def test_bad_layout_and_axes() -> None:
         xb.compute_fans((2, 3), in_axis=0, out_axis=0)
 
 
-# PyTorch's values, written out (torch/nn/init.py calculate_gain)
-TORCH_GAINS = {
-    "linear": 1,
-    "conv1d": 1,
-    "conv2d": 1,
-    "conv3d": 1,
-    "conv_transpose1d": 1,
-    "conv_transpose2d": 1,
-    "conv_transpose3d": 1,
-    "sigmoid": 1,
-    "tanh": 5.0 / 3,
-    "relu": math.sqrt(2.0),
-    "selu": 3.0 / 4,
-    "leaky_relu": math.sqrt(2.0 / (1 + 0.01**2)),
-}
+@pytest.mark.refusal
+def test_batch_axis_none_names_batch_axis() -> None:
+    refused(TypeError, "batch_axis", xb.variance_scaling, (3, 4), batch_axis=None, seed=0)
 
 
-@pytest.mark.parametrize("name,value", TORCH_GAINS.items())
-def test_gain_equals_pytorch_exactly(name: str, value: float) -> None:
-    assert xb.calculate_gain(name) == value
-
-
-@pytest.mark.parametrize("slope", [0, 0.2, 1, -0.5, 3])
-def test_leaky_relu_slope(slope: float) -> None:
-    assert xb.calculate_gain("leaky_relu", slope) == math.sqrt(2.0 / (1 + slope**2))
-
-
-@pytest.mark.parametrize("bad", [True, [0.1], "0.1"])
-def test_leaky_relu_rejects_bool_list_and_str(bad: object) -> None:
-    # PyTorch raises ValueError("negative_slope ... not a valid number") here; the
-    # one rule of xinit_bench.validation makes a wrong type a TypeError.
-    with pytest.raises(TypeError, match="param must be a finite real number, got"):
-        xb.calculate_gain("leaky_relu", bad)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("bad", [math.nan, math.inf])
-def test_leaky_relu_rejects_nan_and_inf(bad: float) -> None:
-    with pytest.raises(ValueError, match="param must be a finite real number, got"):
-        xb.calculate_gain("leaky_relu", bad)
-
-
-def test_unknown_nonlinearity() -> None:
-    with pytest.raises(ValueError, match=r"nonlinearity must be one of 'linear', .*, got 'swish2'"):
-        xb.calculate_gain("swish2")
-
-
-@pytest.mark.parametrize("name", ["gelu", "silu", "elu", "mish", "softplus"])
-def test_derived_gains_satisfy_the_forward_criterion(name: str) -> None:
-    # g^2 E[phi(z)^2] = 1 for z ~ N(0, 1), checked here by scipy quadrature
-    from scipy import integrate, special
-
-    phi = {
-        "gelu": lambda x: x * special.ndtr(x),
-        "silu": lambda x: x * special.expit(x),
-        "elu": lambda x: x if x > 0 else math.expm1(x),
-        "mish": lambda x: x * math.tanh(math.log1p(math.exp(x))),
-        "softplus": lambda x: math.log1p(math.exp(x)),
-    }[name]
-    second, _ = integrate.quad(
-        lambda x: phi(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
-        -40,
-        40,
-        points=[0.0],
-        limit=200,
-        epsabs=0,
-        epsrel=1e-12,
+# --- hostile input ----------------------------------------------------------------------------------
+@pytest.mark.property
+@budget("compute_fans")
+@given(
+    shape=mostly(st.lists(st.integers(0, 5), min_size=2, max_size=4).map(tuple), shapes),
+    layout=mostly(st.sampled_from(["torch", "keras", "jax"]), st.sampled_from(["nope", None])),
+    in_axis=axes,
+    out_axis=axes,
+    batch_axis=batch_axes,
+)
+def test_compute_fans(shape: Any, layout: Any, in_axis: Any, out_axis: Any, batch_axis: Any) -> None:
+    r = Call(None, None).run(
+        xb.compute_fans,
+        shape,
+        layout,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        names=("shape", "layout", "in_axis", "out_axis", "batch_axis"),
     )
-    g = xb.calculate_gain(name)
-    assert g**2 * second == pytest.approx(1.0, rel=1e-9)
+    if r is not None:
+        fan_in, fan_out = r
+        assert type(fan_in) is int and type(fan_out) is int and fan_in >= 0 and fan_out >= 0

@@ -1,4 +1,4 @@
-"""float16 and bfloat16 outputs: the rounding, the contract, the statistics, the refusals.
+"""``xinit_bench/half.py``: float16 and bfloat16 outputs: the contract, the statistics, the refusals.
 
 The contract (docs/design.md, "Half precision"): a half fill equals
 ``clip(f32_fill.astype(h), lo_h, hi_h)``, with ``lo_h``/``hi_h`` the half
@@ -6,6 +6,9 @@ values nearest to the support's ends from inside it.  Here ``astype`` is
 NumPy's own float32 -> float16 conversion and ml_dtypes' float32 -> bfloat16
 conversion (both round to nearest-even), and the ends are found with
 ``np.nextafter`` in the half type: both independent of the kernels.
+
+The rounding kernel itself is checked in ``tests/kernels/test_half.py``; the
+thread-count invariance in ``tests/contract/test_threads.py``.
 """
 
 from __future__ import annotations
@@ -15,48 +18,19 @@ from collections.abc import Callable
 from typing import Any
 
 import ml_dtypes
-import numba
 import numpy as np
 import pytest
 from scipy import special
 
 import xinit_bench as xb
-from xinit_bench.kernels.half import round_into
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
+
+
 F16 = np.dtype(np.float16)
+
+
 HALVES = (F16, BF16)
-
-
-def _rounded(x: np.ndarray, dt: np.dtype[Any]) -> np.ndarray:
-    """The kernels' rounding of float32 ``x`` into ``dt`` with no clamp, as an array of ``dt``."""
-    out = np.empty(x.size, np.uint16)
-    round_into(x, out, np.float32(-np.inf), np.float32(np.inf), dt == BF16)
-    return out.view(dt)
-
-
-def _patterns() -> np.ndarray:
-    """float32 bit patterns covering every exponent, sign and rounding case of both half types.
-
-    All 2**24 patterns whose low 8 bits are zero (every tie of bfloat16, whose
-    ties are low halves 0x8000, and of binary16, 0x1000 below the kept bits, on
-    every exponent and sign), plus 2**20 random patterns for the sticky bits.
-    """
-    grid = np.arange(1 << 24, dtype=np.uint32) << np.uint32(8)
-    rng = np.random.default_rng(0)
-    rand = rng.integers(0, 1 << 32, 1 << 20, dtype=np.uint64).astype(np.uint32)
-    return np.concatenate([grid, rand]).view(np.float32)
-
-
-@pytest.mark.parametrize("dt", HALVES, ids=lambda d: d.name)
-def test_rounding_matches_numpy_and_ml_dtypes_on_every_exponent(dt: np.dtype[Any]) -> None:
-    x = _patterns()
-    with np.errstate(over="ignore", invalid="ignore"):  # NaN and overflow patterns are part of the set
-        expected = x.astype(dt)
-    got = _rounded(x, dt)
-    nan = np.isnan(x)
-    assert np.array_equal(np.isnan(got.astype(np.float32)), nan)  # a NaN stays a NaN
-    assert np.array_equal(got[~nan].view(np.uint16), expected[~nan].view(np.uint16))
 
 
 def _nearest_inside(dt: np.dtype[Any], low: float, high: float, *, high_excluded: bool) -> tuple[float, float]:
@@ -89,6 +63,7 @@ CASES: dict[str, tuple[Callable[..., np.ndarray], tuple[float, float, bool]]] = 
 }
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("dt", HALVES, ids=lambda d: d.name)
 @pytest.mark.parametrize("case", list(CASES))
 def test_half_fill_is_the_clamped_rounding_of_the_float32_fill(case: str, dt: np.dtype[Any]) -> None:
@@ -110,18 +85,7 @@ def test_half_fill_is_the_clamped_rounding_of_the_float32_fill(case: str, dt: np
     assert values.min() >= low and (values.max() < high if excluded else values.max() <= high)
 
 
-@pytest.mark.parametrize("dt", HALVES, ids=lambda d: d.name)
-def test_half_fill_identical_on_one_and_two_threads_and_any_split(dt: np.dtype[Any], restore_threads: None) -> None:
-    n = (1 << 20) + 3
-    numba.set_num_threads(1)
-    one = xb.he_normal((n // 7, 7), seed=5, dtype=dt)
-    numba.set_num_threads(2)
-    two = xb.he_normal((n // 7, 7), seed=5, dtype=dt)
-    assert np.array_equal(one.view(np.uint16), two.view(np.uint16))
-    part = xb.he_normal((n // 7, 7), seed=5, dtype=dt, region=(slice(1001, 90_000),))
-    assert np.array_equal(part.view(np.uint16), one[1001:90_000].view(np.uint16))
-
-
+@pytest.mark.statistical
 def test_uniform_bfloat16_never_reaches_one_and_counts_its_values() -> None:
     """1M bf16 ``uniform[0, 1)`` values: never 1.0, and as many distinct values as the exact law predicts.
 
@@ -150,6 +114,7 @@ def test_uniform_bfloat16_never_reaches_one_and_counts_its_values() -> None:
     assert np.max(np.abs(empirical - cdf)) < math.sqrt(math.log(2 / 1e-6) / (2 * n))
 
 
+@pytest.mark.statistical
 @pytest.mark.parametrize("dt", HALVES, ids=lambda d: d.name)
 def test_normal_half_matches_the_law_of_the_rounded_normal(dt: np.dtype[Any]) -> None:
     """``N(0, 0.02)`` in a half type against the exact law of the rounded variable.
@@ -177,6 +142,7 @@ def test_normal_half_matches_the_law_of_the_rounded_normal(dt: np.dtype[Any]) ->
     assert abs(float(np.mean(x**2)) - v) < 6 * v * math.sqrt(2 / n)
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize(
     "call,match",
     [
@@ -192,6 +158,7 @@ def test_parameters_a_half_type_cannot_hold_are_refused(call: Callable[[], Any],
         call()
 
 
+@pytest.mark.refusal
 def test_refused_half_call_writes_nothing_and_consumes_no_stream() -> None:
     g = xb.Generator(3)
     out = np.zeros(16, np.float16)
@@ -201,6 +168,7 @@ def test_refused_half_call_writes_nothing_and_consumes_no_stream() -> None:
     assert np.array_equal(xb.normal(16, generator=g, dtype="float16"), xb.normal(16, seed=3, dtype="float16"))
 
 
+@pytest.mark.invariance
 def test_out_of_a_half_type_is_filled_in_place() -> None:
     out = np.zeros((64, 32), BF16)
     got = xb.kaiming_uniform((64, 32), seed=1, out=out)
@@ -212,6 +180,7 @@ def test_out_of_a_half_type_is_filled_in_place() -> None:
         xb.normal(4, seed=0, dtype="float16", out=np.zeros(4, BF16))
 
 
+@pytest.mark.invariance
 @pytest.mark.parametrize("spelling", ["bfloat16", ml_dtypes.bfloat16, BF16, "float16", np.float16, "e"])
 def test_every_spelling_of_the_half_dtypes(spelling: Any) -> None:
     assert xb.normal(3, seed=0, dtype=spelling).dtype in HALVES

@@ -1,4 +1,5 @@
-"""The one validation rule, table-driven: the same mistake gets the same exception everywhere.
+"""``xinit_bench/validation.py``: the one validation rule, table-driven: the same mistake gets the same
+exception everywhere.
 
 A value of the wrong *type* raises ``TypeError``, a value of the right type
 but not allowed raises ``ValueError``, and the message names the parameter
@@ -6,6 +7,8 @@ but not allowed raises ``ValueError``, and the message names the parameter
 Every public entry point is sent the same mistakes: a str, a float or a bool
 where an int is expected, a negative count, NaN, inf, an unknown choice, a
 wrong dtype name; and a NumPy integer where an int is fine must pass.
+
+Also the checks of shapes, ``out=`` and dtypes themselves.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from refusals import refused, untouched
 
 import xinit_bench as xb
 from xinit_bench import propagation as prop
 from xinit_bench.schemes import NAMED_SCHEMES
 
 NAMED = list(NAMED_SCHEMES)  # every named scheme of the one table
+
+
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "uniform": xb.uniform,
     "normal": xb.normal,
@@ -30,8 +36,13 @@ SAMPLERS: dict[str, Callable[..., Any]] = {
     "variance_scaling": xb.variance_scaling,
     **{n: getattr(xb, n) for n in NAMED},
 }
+
+
 NET = {"depth": 2, "width": 4}
+
+
 SIM = {**NET, "batch": 4, "repeats": 1}
+
 
 # (label, call, exception, parameter named in the message)
 CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = []
@@ -55,6 +66,7 @@ for name, fn in SAMPLERS.items():
     case(f"{name}: dtype=np.int64", ValueError, "dtype")(lambda fn=fn: fn((4, 4), dtype=np.int64))
     case(f"{name}: dtype=object()", TypeError, "dtype")(lambda fn=fn: fn((4, 4), dtype=object()))
     case(f"{name}: generator=rng", TypeError, "generator")(lambda fn=fn: fn((4, 4), generator=np.random.default_rng(0)))
+
 
 for bad, exc in (("4", TypeError), (4.0, TypeError), (True, TypeError), (-1, ValueError)):
     case(f"random_bits: n={bad!r}", exc, "n")(lambda bad=bad: xb.random_bits(bad, seed=0))
@@ -84,6 +96,7 @@ for bad, exc in (("4", TypeError), (4.0, TypeError), (True, TypeError), (-1, Val
         lambda bad=bad: prop.simulate("relu", **SIM, kernel_threads=bad if bad != -1 else 0)
     )
 
+
 # --- NaN and inf where a finite real is expected; a str or a bool where a real is -------------
 for bad, exc in ((math.nan, ValueError), (math.inf, ValueError), ("1", TypeError), (True, TypeError)):
     case(f"uniform: low={bad!r}", exc, "low")(lambda bad=bad: xb.uniform(4, bad, 2.0))
@@ -106,13 +119,22 @@ for bad, exc in ((math.nan, ValueError), (math.inf, ValueError), ("1", TypeError
         lambda bad=bad: prop.simulate("relu", **SIM, input_second_moment=bad)
     )
     case(f"expected_phi_squared: q={bad!r}", exc, "q")(lambda bad=bad: prop.expected_phi_squared("tanh", bad))
+
+
 # the truncation points may be infinite, never NaN
 case("truncated_normal: a=nan", ValueError, "a")(lambda: xb.truncated_normal(4, a=math.nan))
+
+
 case("truncated_normal: b='2'", TypeError, "b")(lambda: xb.truncated_normal(4, b="2"))
+
+
 case("truncated_normal: absolute=1", TypeError, "absolute")(lambda: xb.truncated_normal(4, absolute=1))
+
+
 case("simulate: singular_values=1", TypeError, "singular_values")(
     lambda: prop.simulate("relu", **SIM, singular_values=1)
 )
+
 
 # --- an unknown choice is a ValueError; a choice that is not a str a TypeError ------------------
 for bad, exc in (("nope", ValueError), (3, TypeError)):
@@ -135,13 +157,20 @@ for bad, exc in (("nope", ValueError), (3, TypeError)):
     case(f"predict: init={bad!r}", exc, "init")(lambda bad=bad: prop.predict("relu", **NET, init=bad))
     case(f"simulate: init={bad!r}", exc, "init")(lambda bad=bad: prop.simulate("relu", **SIM, init=bad))
     case(f"simulate: activation={bad!r}", exc, "activation")(lambda bad=bad: prop.simulate(bad, **SIM))
+
+
 for bad in ("int32", "float16", "nonsense"):
     case(f"simulate: dtype={bad!r}", ValueError, "dtype")(lambda bad=bad: prop.simulate("relu", **SIM, dtype=bad))
+
+
 for bad in ("int32", "complex64", "nonsense"):  # float16 and bfloat16 are sampler dtypes
     case(f"normal: dtype={bad!r}", ValueError, "dtype")(lambda bad=bad: xb.normal(4, dtype=bad))
+
+
 case("simulate: dtype=object()", TypeError, "dtype")(lambda: prop.simulate("relu", **SIM, dtype=object()))
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize(("label", "call", "exc", "param"), CASES, ids=[c[0] for c in CASES])
 def test_same_mistake_same_exception(label: str, call: Callable[[], Any], exc: type[Exception], param: str) -> None:
     with pytest.raises(Exception) as info:
@@ -150,6 +179,7 @@ def test_same_mistake_same_exception(label: str, call: Callable[[], Any], exc: t
     assert re.match(rf"{re.escape(param)} must be ", str(info.value)), f"{label}: {info.value}"
 
 
+@pytest.mark.structure
 def test_the_table_covers_every_public_entry_point() -> None:
     labels = " ".join(c[0] for c in CASES)
     for name in [
@@ -167,6 +197,7 @@ def test_the_table_covers_every_public_entry_point() -> None:
 
 
 # --- NumPy integers are ints, everywhere an int is fine ------------------------------------------
+@pytest.mark.invariance
 @pytest.mark.parametrize("name", list(SAMPLERS))
 def test_numpy_ints_are_ints(name: str) -> None:
     n = np.int64(4)
@@ -174,6 +205,7 @@ def test_numpy_ints_are_ints(name: str) -> None:
     assert np.array_equal(SAMPLERS[name]((n, np.int32(4)), seed=np.uint64(3)), ref)
 
 
+@pytest.mark.invariance
 def test_numpy_ints_elsewhere() -> None:
     n = np.int64(6)
     assert np.array_equal(
@@ -193,6 +225,7 @@ def test_numpy_ints_elsewhere() -> None:
 
 
 # --- everything is checked before any state changes --------------------------------------------
+@pytest.mark.refusal
 def test_refused_random_bits_leaves_the_generator_alone() -> None:
     g = xb.Generator(0)
     with pytest.raises(ValueError, match="stream"):
@@ -207,6 +240,7 @@ def test_refused_random_bits_leaves_the_generator_alone() -> None:
     assert g.stream == 1
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize("name", list(SAMPLERS))
 def test_refused_sampler_calls_leave_the_generator_alone(name: str) -> None:
     g = xb.Generator(0)
@@ -225,3 +259,108 @@ def test_refused_sampler_calls_leave_the_generator_alone(name: str) -> None:
     assert not (wide.any() or ints.any() or strided.any())
     SAMPLERS[name]((4, 4), generator=g)
     assert g.stream == 1
+
+
+# --- huge ints, shapes and containers ---------------------------------------------------------------
+@pytest.mark.refusal
+@pytest.mark.parametrize(
+    ("param", "call", "kwargs"),
+    [
+        ("std", xb.normal, {"std": 2**1100}),
+        ("high", xb.uniform, {"high": 2**1100}),
+        ("mean", xb.truncated_normal, {"mean": -(2**1100)}),
+        ("scale", xb.variance_scaling, {"scale": 2**1100}),
+        ("gain", xb.xavier_normal, {"gain": 2**1100}),
+        ("a", xb.he_normal, {"a": 2**1100}),
+    ],
+)
+def test_huge_int_real_is_a_value_error_naming_it(param, call, kwargs) -> None:
+    msg = refused(ValueError, param, call, (3, 4), seed=0, **kwargs)
+    assert "2**1100" in msg and len(msg) < 300
+
+
+@pytest.mark.refusal
+def test_shape_numpy_cannot_hold_is_a_value_error_naming_shape() -> None:
+    refused(ValueError, "shape", xb.normal, (2**62, 2**62), seed=0)
+
+
+@pytest.mark.refusal
+@pytest.mark.parametrize("shape", [{4, 3}, {4: 1, 3: 2}, frozenset({2}), (d for d in (2, 3))])
+def test_unordered_or_one_shot_shapes_are_type_errors(shape) -> None:
+    refused(TypeError, "shape", xb.uniform, shape, seed=0)
+
+
+@pytest.mark.refusal
+@pytest.mark.parametrize(
+    "shape,exc,msg",
+    [
+        ((4, -1), ValueError, r"shape\[1\] must be an int >= 0, got -1"),
+        ((4, 2.0), TypeError, r"shape\[1\] must be an int >= 0, got 2.0"),
+        ((4, True), TypeError, r"shape\[1\] must be an int >= 0, got True"),
+        ("44", TypeError, "shape must be an int or a sequence of ints, got '44'"),
+        (None, TypeError, "shape must be an int or a sequence of ints, got None"),
+    ],
+)
+def test_bad_dimensions(shape: object, exc: type, msg: str) -> None:
+    with pytest.raises(exc, match=msg):
+        xb.normal(shape)  # type: ignore[arg-type]
+    with pytest.raises(exc, match=msg):
+        xb.xavier_uniform(shape)  # type: ignore[arg-type]
+
+
+# --- out= and dtype= --------------------------------------------------------------------------------
+@pytest.mark.refusal
+def test_numpy_matrix_out_is_a_type_error() -> None:
+    with pytest.warns(PendingDeprecationWarning):
+        m = np.matrix(np.zeros((2, 2), np.float32))
+    refused(TypeError, "out", xb.uniform, (2, 2), seed=0, out=m)
+    assert (m == 0).all()
+
+
+@pytest.mark.refusal
+def test_read_only_out(canary: np.ndarray) -> None:
+    canary.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        xb.normal((8, 4), out=canary)
+    assert untouched(canary)
+
+
+@pytest.mark.refusal
+def test_integer_out() -> None:
+    out = np.zeros((8, 4), np.int32)
+    with pytest.raises(TypeError, match="out must be a float32, float64, float16 or bfloat16 array, got dtype int32"):
+        xb.normal((8, 4), out=out)
+    assert not out.any()
+
+
+@pytest.mark.refusal
+def test_mismatched_out(canary: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"out must have shape \(4, 8\), got shape \(8, 4\)"):
+        xb.normal((4, 8), out=canary)
+    with pytest.raises(TypeError, match="out must be a float64 array"):
+        xb.normal((8, 4), dtype=np.float64, out=canary)
+    with pytest.raises(TypeError, match="ndarray"):
+        xb.normal((8, 4), out=canary.tolist())  # type: ignore[arg-type]
+    assert untouched(canary)
+
+
+@pytest.mark.refusal
+def test_non_contiguous_out_is_refused(canary: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="C-contiguous"):
+        xb.normal((8, 2), out=canary[:, ::2])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        xb.normal((4, 8), out=canary.T)
+    assert untouched(canary)
+
+
+@pytest.mark.refusal
+def test_bad_dtype() -> None:
+    # A dtype is the right kind of argument; int64 or complex64 are values it may not take.
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16"):
+        xb.normal(4, dtype=np.int64)
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16, got 'complex64'"):
+        xb.normal(4, dtype="complex64")
+    with pytest.raises(ValueError, match="dtype must be one of float32, float64, float16, bfloat16, got 'flaot32'"):
+        xb.normal(4, dtype="flaot32")
+    with pytest.raises(TypeError, match="dtype must be one of float32, float64, float16, bfloat16"):
+        xb.normal(4, dtype=object())

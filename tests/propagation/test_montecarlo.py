@@ -1,4 +1,4 @@
-"""Monte Carlo of xinit_bench.propagation against the mean-field theory.
+"""``xinit_bench/propagation/montecarlo.py``: the Monte Carlo against the mean-field theory.
 
 Tolerance derivation (used by every comparison below).  The statistic is the
 per-layer geometric log-ratio rho_l = log(q^_l / q^_{l-1}) of one repeat
@@ -14,15 +14,24 @@ repeats has sd <= sqrt(v/R), and with z = 5 the chance that any of L layers
 exceeds z sd is below L * 6e-7.  The seeds are fixed, so the outcome is
 deterministic; a factor-2 error in a variance moves rho_l by log 2 = 0.69,
 far outside the tolerance, so the tests can fail.
+
+The thread-count invariance of the Monte Carlo is in ``tests/contract/test_threads.py``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
+from hostile import Call
+from hypothesis import given
+from hypothesis import strategies as st
+from refusals import refused
+from strategies import budget, mostly, net_ints, real_param
 
+from xinit_bench import propagation as prop
 from xinit_bench.propagation import (
     critical_gain,
     estimate_memory,
@@ -63,15 +72,18 @@ def _check(
     assert abs(math.log(sim.mean["pre_sq"][0] / th.pre_sq[0])) <= Z * math.sqrt(v / R) + v / 2
 
 
+@pytest.mark.statistical
 def test_linear_xavier_keeps_q() -> None:
     _check("linear", "xavier_uniform", 256, 20, kappa=2.0)
 
 
+@pytest.mark.statistical
 def test_relu_he_keeps_q_and_xavier_halves() -> None:
     _check("relu", "he_normal", 256, 20, kappa=5.0)
     _check("relu", "xavier_normal", 256, 20, kappa=5.0)
 
 
+@pytest.mark.statistical
 @pytest.mark.slow
 @pytest.mark.parametrize("gain", [1.0, 5.0 / 3.0])
 def test_tanh_depth50_follows_theory(gain: float) -> None:
@@ -91,6 +103,7 @@ def test_tanh_depth50_follows_theory(gain: float) -> None:
     assert np.all(np.abs(d.mean(axis=0)) <= Z * sd + bias)
 
 
+@pytest.mark.invariance
 def test_reproducible_same_seed() -> None:
     a = simulate("tanh", depth=3, width=32, batch=16, repeats=2, seed=7)
     b = simulate("tanh", depth=3, width=32, batch=16, repeats=2, seed=7)
@@ -98,26 +111,7 @@ def test_reproducible_same_seed() -> None:
         assert np.array_equal(a.per_repeat[k], b.per_repeat[k])
 
 
-@pytest.mark.slow
-def test_bit_identical_on_1_and_2_threads() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import hashlib, numpy as np\n"
-        "from xinit_bench.propagation import simulate\n"
-        "r = simulate('gelu', depth=4, width=96, batch=40, repeats=2, seed=3, bias_std=0.1, kernel_threads=None)\n"
-        "print(hashlib.sha256(np.stack([r.per_repeat[k] for k in sorted(r.per_repeat)]).tobytes()).hexdigest())\n"
-    )
-    out = []
-    for t in ("1", "2"):
-        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t, "OMP_NUM_THREADS": t}
-        out.append(
-            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-        )
-    assert out[0] == out[1]
-
-
+@pytest.mark.refusal
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
@@ -140,6 +134,7 @@ def test_simulate_rejects_bad_input(kwargs: dict, exc: type, match: str) -> None
         simulate(**kwargs)
 
 
+@pytest.mark.refusal
 def test_refuses_batch_that_does_not_fit() -> None:
     need = estimate_memory((1024,) * 51, 10**6)
     with pytest.raises(ValueError, match=r"needs an estimated .* GiB .*batch=1000000"):
@@ -155,6 +150,7 @@ def _kappa(act: str, q: float) -> float:
     return gaussian_expectation(lambda x: a.phi(x) ** 4, q, a.kinks) / m2**2 - 1.0
 
 
+@pytest.mark.statistical
 @pytest.mark.slow
 @pytest.mark.parametrize("act", ["tanh", "gelu", "silu"])
 def test_forward_gain_depth50(act: str) -> None:
@@ -189,7 +185,7 @@ def test_forward_gain_depth50(act: str) -> None:
          of 1, it predicts q^50 = 15 (gelu) and 971 (silu); at 0.99, 5e-4 and 1e-3.
          No gain fixes this: for gelu and silu F(q)/q increases with q,
          so at any bias-free fixed point s = F'(q*) q*/F(q*) > 1
-         (test_propagation_theory.py::test_forward_fixed_point_stability).
+         (tests/propagation/test_critical.py::test_forward_fixed_point_stability).
          Measured at layer 50 (seed 5): q = 36..350 for gelu, 4e4..3e5 for
          silu; far from 1, q^l grows by g^2/2 per layer (1.18, 1.41), the
          ReLU-like asymptote of g^2 F(q)/q.  The test asserts q leaves the
@@ -227,3 +223,88 @@ def test_forward_gain_depth50(act: str) -> None:
     else:
         assert s > 1.1
         assert np.all(np.abs(d[:, -1]) > tanh_band), q[:, -1]
+
+
+# --- refusals before anything is allocated ----------------------------------------------------------
+@pytest.mark.refusal
+def test_simulate_huge_gain_names_gain_before_allocating(monkeypatch) -> None:
+    from xinit_bench.propagation import engine
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine allocated its buffers before the gain was refused")
+
+    monkeypatch.setattr("xinit_bench.propagation.montecarlo.Engine", no_engine)
+    assert engine.Engine is not no_engine
+    for gain in (1e200, 1e30):
+        with pytest.raises(ValueError, match=r"^gain\b"):
+            prop.simulate("relu", depth=2, width=4, batch=2, repeats=1, gain=gain)
+
+
+@pytest.mark.refusal
+def test_simulate_max_memory_str_names_it() -> None:
+    refused(TypeError, "max_memory", prop.simulate, "relu", depth=1, width=4, batch=2, repeats=1, max_memory="x")
+
+
+@pytest.mark.refusal
+def test_estimate_memory_counts_the_results_of_every_repeat() -> None:
+    one = prop.estimate_memory((4, 4, 4), 2)
+    assert prop.estimate_memory((4, 4, 4), 2, repeats=10**12) - one >= 2 * (10**12 - 1) * 6 * 2 * 8
+    with pytest.raises(ValueError, match="repeats=1000000000000"):
+        prop.simulate("relu", depth=2, width=4, batch=2, repeats=10**12)
+
+
+# --- hostile input ----------------------------------------------------------------------------------
+@pytest.mark.property
+@budget("simulate")
+@given(
+    activation=mostly(st.sampled_from(["relu", "tanh", "gelu"]), st.just("nope")),
+    depth=net_ints,
+    width=net_ints,
+    gain=st.one_of(st.none(), real_param(st.floats(0.1, 3))),
+    bias_std=st.one_of(st.just(0.0), real_param(st.floats(0, 1))),
+    batch=net_ints,
+    repeats=net_ints,
+    dtype=mostly(st.sampled_from(["float32", "float64"]), st.just("int8")),
+    max_memory=mostly(st.none(), st.sampled_from([0, "x", -1, 10**9])),
+)
+def test_simulate(
+    activation: Any,
+    depth: Any,
+    width: Any,
+    gain: Any,
+    bias_std: Any,
+    batch: Any,
+    repeats: Any,
+    dtype: Any,
+    max_memory: Any,
+) -> None:
+    names = (
+        "activation",
+        "depth",
+        "width",
+        "gain",
+        "bias_std",
+        "batch",
+        "repeats",
+        "dtype",
+        "max_memory",
+        "input_second_moment",
+        "batch, widths and repeats",
+    )
+    r = Call(None, None).run(
+        prop.simulate,
+        activation,
+        depth=depth,
+        width=width,
+        gain=gain,
+        bias_std=bias_std,
+        batch=batch,
+        repeats=repeats,
+        dtype=dtype,
+        max_memory=max_memory,
+        names=names,
+    )
+    if r is not None:
+        assert r.per_repeat["pre_sq"].shape == (int(repeats), int(depth))
+        for v in r.per_repeat.values():
+            assert np.isfinite(v).all()
