@@ -7,7 +7,7 @@ Layers, lowest first (docs/design.md, "Layers"):
 1. the core API: the top-level modules ``xinit_bench/*.py`` (samplers, init,
    schemes, gains, gauss, activations, fans, validation, runtime, reference,
    ...).  No import cycle among them.
-2. the adapters ``xinit_bench.torch.*`` and ``xinit_bench.dask.*`` -- peers
+2. the adapters ``xinit_bench.torch.*``, ``xinit_bench.dask.*`` and ``xinit_bench.keras.*`` -- peers
    that must not import each other; they reach the laws through the plan
    layer of the core (``xinit_bench.plans``).
 3. ``xinit_bench.propagation.*`` and ``xinit_bench.perf.*`` -- peers that must
@@ -15,6 +15,11 @@ Layers, lowest first (docs/design.md, "Layers"):
 4. ``xinit_bench.cli.*`` -- the command line.
 
 A module may import its own layer and the layers below, never one above.
+Modules are found on disk, so a new core module is covered as soon as it
+exists; a new subpackage of ``xinit_bench`` fails the test until ``GROUPS``
+gives it a layer.  Inside the core, the plan layer (``xinit_bench.plans``)
+sits above the helpers it uses and below the modules that draw (``init``,
+``samplers``, ``batch``): making a law draws nothing and changes no state.
 
 The facade ``xinit_bench/__init__.py`` re-exports the core's public names.  It
 may import the core (layers 0 and 1) only; and only ``perf`` and the CLI
@@ -65,17 +70,19 @@ def modules() -> dict[str, Path]:
 MODULES = modules()
 
 
+#: The layer of every subpackage of ``xinit_bench``; the top-level modules are the core, layer 1.
+GROUPS = {"kernels": 0, "torch": 2, "dask": 2, "keras": 2, "perf": 3, "propagation": 3, "cli": 4}
+
+
 def layer(module: str) -> tuple[int, str]:
-    """``(layer, group)`` of a module; the group tells the peers of layer 2 apart."""
-    if module == "xinit_bench.kernels" or module.startswith("xinit_bench.kernels."):
-        return 0, "kernels"
+    """``(layer, group)`` of a module; the group tells the peers of one layer apart."""
     if module == FACADE:
         return 1, "facade"
-    for number, group in ((4, "cli"), (3, "perf"), (3, "propagation"), (2, "torch"), (2, "dask")):
-        if module == f"xinit_bench.{group}" or module.startswith(f"xinit_bench.{group}."):
-            return number, group
-    assert module.count(".") == 1, module
-    return 1, "core"
+    parts = module.split(".")
+    if len(parts) == 2 and MODULES[module].name != "__init__.py":
+        return 1, "core"
+    assert parts[1] in GROUPS, f"the subpackage xinit_bench.{parts[1]} has no layer: add it to GROUPS"
+    return GROUPS[parts[1]], parts[1]
 
 
 def _resolve(module: str, node: ast.ImportFrom) -> str:
@@ -118,6 +125,14 @@ def test_the_map_knows_every_module() -> None:
     assert "xinit_bench.validation" in MODULES and "xinit_bench.kernels.fill" in MODULES
     for m in MODULES:
         layer(m)
+
+
+def test_every_subpackage_on_disk_has_a_layer() -> None:
+    # Found from the folders, not from a list kept by hand: a new package is refused until it has a layer.
+    packages = {p.parent.name for p in PACKAGES[FACADE].glob("*/__init__.py")} | {"kernels"}
+    assert {"torch", "dask", "propagation", "perf", "cli"} <= packages
+    assert packages <= set(GROUPS), sorted(packages - set(GROUPS))
+    assert {layer(m)[1] for m in MODULES} <= set(GROUPS) | {"core", "facade"}
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -168,7 +183,7 @@ def test_no_import_cycle_among_core_modules() -> None:
 
 
 def test_no_import_cycle_within_any_layer() -> None:
-    for group in ("kernels", "torch", "dask", "propagation"):
+    for group in GROUPS:
         nodes = {m for m in MODULES if layer(m)[1] == group and MODULES[m].name != "__init__.py"}
         assert _cycle(nodes) is None, (group, _cycle(nodes))
 
@@ -185,3 +200,40 @@ def test_the_checker_sees_what_it_must() -> None:
         assert _cycle({"xinit_bench.gains", "xinit_bench.gauss"}) is not None
     finally:
         GRAPH["xinit_bench.gauss"] = saved
+
+
+def reach(module: str) -> set[str]:
+    """Every module that ``module`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        for target in GRAPH[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+#: The plan layer, the core modules that draw through it, and the state it must not touch.
+PLANS = "xinit_bench.plans"
+DRAWING = ("xinit_bench.init", "xinit_bench.samplers", "xinit_bench.batch")
+STATEFUL = ("xinit_bench._rng", "xinit_bench.launch", "xinit_bench.runtime")
+
+
+def test_the_plan_layer_sits_between_the_helpers_and_the_modules_that_draw() -> None:
+    below = reach(PLANS)
+    assert "xinit_bench.validation" in below and "xinit_bench.laws" in below
+    for module in DRAWING:
+        assert PLANS in GRAPH[module], f"{module} does not reach its laws through {PLANS}"
+        assert module not in below, f"{PLANS} reaches {module}, which draws"
+    for module in STATEFUL:
+        assert module not in below, f"{PLANS} reaches {module}: making a law must not touch streams or threads"
+    for group in ("torch", "dask"):
+        assert any(PLANS in GRAPH[m] for m in MODULES if layer(m)[1] == group), group
+    # The check can fail: a helper of the plan layer that imported the samplers would be seen.
+    saved = set(GRAPH["xinit_bench.laws"])
+    try:
+        GRAPH["xinit_bench.laws"].add("xinit_bench.samplers")
+        assert "xinit_bench.samplers" in reach(PLANS)
+    finally:
+        GRAPH["xinit_bench.laws"] = saved
