@@ -16,8 +16,16 @@ from torch import nn
 from .._rng import Generator
 from ..gains import calculate_gain
 from ..plans import normal_law, truncated_normal_law, uniform_law
-from ..validation import check_real
-from .tensors import check_generator, check_place, check_tensor, fill_one, scheme_plan
+from ..validation import check_int, check_real
+from .tensors import (
+    check_constant,
+    check_generator,
+    check_place,
+    check_tensor,
+    check_writable,
+    fill_one,
+    scheme_plan,
+)
 
 __all__ = [
     "calculate_gain",
@@ -160,9 +168,18 @@ def kaiming_normal_(
 
 
 def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
-    """Fill ``tensor`` with ``val`` in place (torch's ``fill_``, which draws nothing)."""
+    """Fill ``tensor`` with ``val`` in place (torch's ``fill_``, which draws nothing).
+
+    Raises
+    ------
+    ValueError
+        A ``val`` the dtype cannot hold (``1e10`` in float16); an inference
+        tensor outside ``torch.inference_mode()``.  Nothing is written.
+    """
     check_tensor(tensor)
     v = check_real("val", val, allow_inf=True)
+    check_constant(v, tensor.dtype, "tensor")
+    check_writable(tensor, "tensor")
     with torch.no_grad():
         tensor.detach().fill_(v)
     return tensor
@@ -183,6 +200,7 @@ def eye_(tensor: torch.Tensor) -> torch.Tensor:
     check_tensor(tensor)
     if tensor.dim() != 2:
         raise ValueError(f"tensor must have rank 2, got shape {tuple(tensor.shape)}")
+    check_writable(tensor, "tensor")
     return nn.init.eye_(tensor)
 
 
@@ -191,4 +209,8 @@ def dirac_(tensor: torch.Tensor, groups: int = 1) -> torch.Tensor:
     check_tensor(tensor)
     if tensor.dim() not in (3, 4, 5):
         raise ValueError(f"tensor must have rank 3, 4 or 5, got shape {tuple(tensor.shape)}")
-    return nn.init.dirac_(tensor, groups)
+    g = check_int("groups", groups, minimum=1)
+    if tensor.shape[0] % g:
+        raise ValueError(f"groups must divide the tensor's first dimension {tensor.shape[0]}, got groups={groups!r}")
+    check_writable(tensor, "tensor")
+    return nn.init.dirac_(tensor, g)

@@ -9,10 +9,8 @@ import torch
 from torch import nn
 
 from ..validation import check_real
-from .inits import Constant, Skip
-from .modules import InitReport, assign, check_entropy, check_prefix, fill_entries
+from .modules import Entry, InitReport, assign, check_entropy, check_prefix, prepare_entries, unwrap, write_entries
 from .rules import Rule
-from .tensors import FLOATS, np_dtype
 
 __all__ = ["Hook", "materialize", "rope_inv_freq"]
 
@@ -59,6 +57,17 @@ def materialize(
     its value (e.g. :func:`rope_inv_freq`); the result is copied in.  If any
     meta tensor has neither a rule nor a hook, a ``ValueError`` lists them
     all before anything is allocated.
+
+    **All or nothing.**  Every rule, value, dtype range and hook result is
+    checked on the meta tensors first: each hook runs on a meta tensor of
+    the target's shape and dtype, and its result must be a tensor with
+    storage, of the target's size, whose values the dtype holds.  A refusal
+    (a ``TypeError`` or ``ValueError`` naming the tensor and its rule or
+    hook; an exception raised inside a hook comes back as a ``ValueError``
+    naming the hook) leaves the module as it was, its meta tensors still on
+    the meta device, so a corrected call can run again.  A module with no
+    meta tensor is refused (``ValueError``): there is nothing to
+    materialize, and :func:`init_module` fills tensors that have storage.
     """
     pre = check_prefix(prefix)
     entropy = check_entropy(seed)
@@ -66,12 +75,18 @@ def materialize(
     for pattern, fn in hook_map.items():
         if not isinstance(pattern, str) or not callable(fn):
             raise TypeError(f"hooks must map globs (str) to callables, got {pattern!r}: {fn!r}")
-    entries, _ = assign(module, preset, rules, pre)
+    root = unwrap(module) if isinstance(module, nn.Module) else module
+    entries, _ = assign(root, preset, rules, pre)
     meta = [e for e in entries if e.tensor.is_meta]
-    hooked: dict[str, Hook] = {}
+    if not meta:
+        raise ValueError(
+            f"module must have meta tensors to materialize, got {type(root).__name__} with none (its "
+            f"{len(entries)} tensors already have storage): fill them with xinit_bench.torch.init_module"
+        )
+    hooked: dict[str, tuple[str, Hook]] = {}
     missing: list[str] = []
     for e in meta:
-        found = next((f for p, f in hook_map.items() if fnmatch.fnmatchcase(e.name, p)), None)
+        found = next(((p, f) for n in e.names for p, f in hook_map.items() if fnmatch.fnmatchcase(n, p)), None)
         if found is not None:
             hooked[e.name] = found
         elif e.rule is None:
@@ -82,33 +97,60 @@ def materialize(
             + ", ".join(missing)
             + " (pass hooks={'<glob>': fn}, e.g. xinit_bench.torch.rope_inv_freq(), or a rule)"
         )
-    for e in meta:  # dtypes first: refuse an integer tensor with a random rule before allocating
-        drawn = e.name not in hooked and e.rule is not None and not isinstance(e.rule.init, (Constant, Skip))
-        if drawn and np_dtype(e.tensor.dtype) is None:
-            raise TypeError(f"{e.name} must be {FLOATS} tensor, got dtype {e.tensor.dtype}")
+    report = InitReport()
+    # Every rule, value, dtype range and hook result is checked on the meta tensors, before any is swapped.
+    ruled = [e for e in meta if e.name not in hooked and e.rule is not None]
+    prepared = prepare_entries(ruled, report, allocated=False)
+    values = {e.name: _run_hook(e, *hooked[e.name]) for e in meta if e.name in hooked}
     new: dict[int, torch.Tensor] = {}
-    for mod in module.modules():
-        for store, is_param in ((mod._parameters, True), (mod._buffers, False)):
-            for local, t in list(store.items()):
-                if t is None or not t.is_meta:
-                    continue
-                made = new.get(id(t))
-                if made is None:
-                    data = torch.empty(t.shape, dtype=t.dtype, device="cpu")
-                    made = nn.Parameter(data, requires_grad=t.requires_grad) if is_param else data
-                    new[id(t)] = made
-                store[local] = made  # type: ignore[assignment]
+    for e in meta:  # allocate everything first: a MemoryError leaves the module as it was
+        data = torch.empty(e.tensor.shape, dtype=e.tensor.dtype, device="cpu")
+        t = e.tensor
+        new[id(t)] = nn.Parameter(data, requires_grad=t.requires_grad) if isinstance(t, nn.Parameter) else data
+    for mod in root.modules():
+        for store in (mod._parameters, mod._buffers):
+            for local, old in list(store.items()):
+                if old is not None and id(old) in new:
+                    store[local] = new[id(old)]  # type: ignore[assignment]
     for e in meta:
         e.tensor = new[id(e.tensor)]
-    report = InitReport()
-    fill_entries([e for e in meta if e.name not in hooked and e.rule is not None], entropy, report)
+    write_entries(prepared, entropy, report)
     with torch.no_grad():
         for e in meta:
-            hook = hooked.get(e.name)
-            if hook is None:
-                continue
-            like = torch.empty(e.tensor.shape, dtype=e.tensor.dtype, device="meta")
-            value = hook(e.owner, e.local, like)
-            e.tensor.detach().copy_(value.reshape(e.tensor.shape))
-            report.filled[e.name] = f"hook {getattr(hook, '__qualname__', hook)!s}"
+            if e.name in values:
+                e.tensor.detach().copy_(values[e.name].reshape(e.tensor.shape))
+                report.filled[e.name] = f"hook {getattr(hooked[e.name][1], '__qualname__', hooked[e.name][1])!s}"
+                if len(e.names) > 1:
+                    report.tied[e.name] = tuple(e.names)
     return report
+
+
+def _run_hook(e: Entry, pattern: str, hook: Hook) -> torch.Tensor:
+    """The hook's value for the meta tensor of ``e``, checked: a tensor with storage, of its size, its dtype holds."""
+    like = torch.empty(e.tensor.shape, dtype=e.tensor.dtype, device="meta")
+    where = f"hooks[{pattern!r}] for {e.name}"
+    try:
+        value = hook(e.owner, e.local, like)
+    except Exception as exc:
+        raise ValueError(f"{where} must compute the tensor's value, got {type(exc).__name__}: {exc}") from exc
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{where} must return a torch.Tensor, got {type(value).__name__}")
+    if value.is_meta:
+        raise ValueError(f"{where} must return a tensor with storage, got a meta tensor")
+    if value.numel() != e.tensor.numel():
+        raise ValueError(
+            f"{where} must return {e.tensor.numel()} elements (shape {tuple(e.tensor.shape)}), got shape "
+            f"{tuple(value.shape)}"
+        )
+    target = e.tensor.dtype
+    if value.is_complex() and not target.is_complex:
+        raise TypeError(f"{where} must return a real tensor for dtype {target}, got dtype {value.dtype}")
+    if target.is_floating_point and value.is_floating_point() and value.numel():
+        finite = value.detach()[torch.isfinite(value.detach())]
+        largest = float(torch.finfo(target).max)
+        if finite.numel() and float(finite.abs().max()) > largest:
+            raise ValueError(
+                f"{where} must return values that {target} holds (at most {largest:.6g} in magnitude), got "
+                f"{float(finite.abs().max()):.6g}"
+            )
+    return value.detach().to("cpu")

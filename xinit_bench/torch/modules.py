@@ -8,6 +8,7 @@ were created, on which subset is initialised, or on the thread count.
 from __future__ import annotations
 
 import fnmatch
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,58 +20,182 @@ from torch import nn
 from .._rng import check_seed, key_for_name
 from ..batch import Job, fill_jobs
 from ..plans import Plan, resolve_plan
-from .inits import Constant, Init, Skip
+from .inits import Init, Skip
 from .presets import check_rules, preset_rules
 from .rules import Rule
-from .tensors import check_place, check_plan, check_tensor, tensor_jobs
+from .tensors import (
+    FLOATS,
+    bump,
+    check_constant,
+    check_distinct,
+    check_place,
+    check_plan,
+    check_writable,
+    np_dtype,
+    tensor_jobs,
+)
 
-__all__ = ["Entry", "InitReport", "assign", "check_entropy", "check_prefix", "entries_of", "init_module", "name_key"]
+__all__ = [
+    "Entry",
+    "InitReport",
+    "Prepared",
+    "assign",
+    "check_entropy",
+    "check_overlaps",
+    "check_prefix",
+    "entries_of",
+    "fill_entries",
+    "init_module",
+    "name_key",
+    "prepare_entries",
+    "unwrap",
+    "write_entries",
+]
 
 
 @dataclass
 class InitReport:
     """What :func:`init_module` did.
 
-    ``filled`` maps each tensor it wrote (by qualified name) to what it drew;
-    ``untouched`` lists the tensors that no rule covers (left as they were);
-    ``launches`` counts the kernel launches per (kind, dtype) and how many
-    tensors each filled.
+    ``filled`` maps each tensor it wrote (by the qualified name its key comes
+    from, its first name) to what it drew; ``tied`` maps that name to all the
+    names of a tensor that has more than one (``("wte.weight",
+    "lm_head.weight")``); ``untouched`` lists the tensors that no rule covers
+    (left as they were); ``launches`` counts the kernel launches per (kind,
+    dtype) and how many tensors each filled.
     """
 
     filled: dict[str, str] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)
     launches: dict[tuple[str, str], int] = field(default_factory=dict)
+    tied: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
 class Entry:
+    """One tensor of a module: its first qualified name (its key), every name it has, its owner."""
+
     name: str
     tensor: torch.Tensor
     owner: nn.Module
     local: str
+    names: list[str] = field(default_factory=list)
     rule: Rule | None = None
     match: nn.Module | None = None
 
 
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside ``torch.compile``'s, ``DataParallel``'s and ``DistributedDataParallel``'s wrappers.
+
+    By type, never by name, so that the qualified names (and so the keys and
+    the bits) are those of the wrapped model, and a child that happens to be
+    called ``module`` keeps its name.
+    """
+    while True:
+        eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # loaded by any torch.compile call
+        compiled = getattr(eval_frame, "OptimizedModule", None) if eval_frame is not None else None
+        if compiled is not None and isinstance(module, compiled):
+            module = module._orig_mod
+        elif isinstance(module, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            module = module.module
+        else:
+            return module
+
+
+def _view_key(t: torch.Tensor) -> tuple[Any, ...]:
+    """Tensors with equal keys are the same elements of the same memory: one tensor under several names."""
+    if t.is_meta or t.numel() == 0:  # no memory to compare: the object is the tensor
+        return ("object", id(t))
+    storage = t.untyped_storage()
+    return (t.device, storage.data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+
+
 def entries_of(module: nn.Module, prefix: str) -> list[Entry]:
-    """Every parameter and buffer once (a tied tensor under its first name), with its owning module."""
-    seen: set[int] = set()
-    found: list[Entry] = []
+    """Every parameter and buffer once, with all its names and its first owner.
+
+    A tensor reached under several names -- the same object (``head.weight =
+    emb.weight``), or distinct objects that view the same elements of the same
+    memory (``nn.Parameter(a.weight.data)``) -- is one entry, keyed by its
+    first name.
+    """
+    found: dict[tuple[Any, ...], Entry] = {}
     for mname, mod in module.named_modules(remove_duplicate=False):
         for local, t in [*mod._parameters.items(), *mod._buffers.items()]:
-            if t is None or id(t) in seen:
+            if t is None:
                 continue
-            seen.add(id(t))
             q = ".".join(p for p in (prefix, mname, local) if p)
-            found.append(Entry(q, t, mod, local))
-    return found
+            key = _view_key(t)
+            entry = found.get(key)
+            if entry is None:
+                found[key] = Entry(q, t, mod, local, [q])
+            elif q not in entry.names:
+                entry.names.append(q)
+    return list(found.values())
 
 
-def match(rule: Rule, entry: Entry, root: nn.Module, prefix: str) -> nn.Module | None:
-    """The module on ``entry``'s path that ``rule`` matches it through, or None."""
-    if rule.name is not None and not fnmatch.fnmatchcase(entry.name, rule.name):
+def _byte_span(t: torch.Tensor) -> tuple[int, int]:
+    item = t.element_size()
+    start = int(t.storage_offset()) * item
+    last = sum((int(s) - 1) * int(st) for s, st in zip(t.shape, t.stride(), strict=True) if s > 0)
+    return start, start + (last + 1) * item
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Whether ``t`` covers every byte between its first and its last element."""
+    lo, hi = _byte_span(t)
+    return hi - lo == t.numel() * t.element_size()
+
+
+def _offsets(t: torch.Tensor) -> np.ndarray[Any, Any]:
+    item = t.element_size()
+    out = np.array([t.storage_offset() * item], np.int64)
+    for size, stride in zip(t.shape, t.stride(), strict=True):
+        out = (out[:, None] + np.arange(size, dtype=np.int64)[None, :] * (stride * item)).reshape(-1)
+    return out
+
+
+def _overlap(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two views of one storage share a byte (exact; element offsets compared only for two sparse views)."""
+    (a0, a1), (b0, b1) = _byte_span(a), _byte_span(b)
+    if a1 <= b0 or b1 <= a0:
+        return False
+    if _dense(a) or _dense(b) or a.element_size() != b.element_size():
+        return True
+    return bool(np.intersect1d(_offsets(a), _offsets(b)).size)
+
+
+def check_overlaps(entries: Sequence[Entry], written: Sequence[Entry]) -> None:
+    """Refuse a written tensor that shares memory with another tensor of the module without being the same view.
+
+    Two jobs writing the same memory in one parallel launch give values that
+    depend on the threads' timing; a tensor that is only partly another's
+    view would change behind its rule's back.
+    """
+    chosen = {id(e) for e in written}
+    by_storage: dict[tuple[Any, int], list[Entry]] = {}
+    for e in entries:
+        t = e.tensor
+        if t.is_meta or t.numel() == 0:
+            continue
+        by_storage.setdefault((t.device, t.untyped_storage().data_ptr()), []).append(e)
+    for group in by_storage.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if (id(a) in chosen or id(b) in chosen) and _overlap(a.tensor, b.tensor):
+                    raise ValueError(
+                        f"tensors of a module must not share memory unless they are the same view, got {a.name} "
+                        f"(shape {tuple(a.tensor.shape)}, strides {a.tensor.stride()}, offset "
+                        f"{a.tensor.storage_offset()}) and {b.name} (shape {tuple(b.tensor.shape)}, strides "
+                        f"{b.tensor.stride()}, offset {b.tensor.storage_offset()}) over one storage: filling one "
+                        "would overwrite the other; tie them as one Parameter, or clone one"
+                    )
+
+
+def match_name(rule: Rule, name: str, root: nn.Module, prefix: str) -> nn.Module | None:
+    """The module on the path of the qualified name ``name`` that ``rule`` matches it through, or None."""
+    if rule.name is not None and not fnmatch.fnmatchcase(name, rule.name):
         return None
-    inner = entry.name[len(prefix) + 1 :] if prefix else entry.name
+    inner = name[len(prefix) + 1 :] if prefix else name
     parts = inner.split(".")
     mod: nn.Module | None = root
     for depth in range(len(parts)):
@@ -80,6 +205,15 @@ def match(rule: Rule, entry: Entry, root: nn.Module, prefix: str) -> nn.Module |
             return mod
         child = mod._modules.get(parts[depth]) if depth < len(parts) - 1 else None
         mod = child
+    return None
+
+
+def match(rule: Rule, entry: Entry, root: nn.Module, prefix: str) -> nn.Module | None:
+    """The module ``rule`` matches ``entry`` through, by any of its names (the first name first), or None."""
+    for name in entry.names or [entry.name]:
+        owner = match_name(rule, name, root, prefix)
+        if owner is not None:
+            return owner
     return None
 
 
@@ -99,11 +233,17 @@ _STREAM_0 = np.uint32(0)
 
 
 def assign(module: nn.Module, preset: Any, rules: Any, prefix: str) -> tuple[list[Entry], list[Rule]]:
-    """Every tensor of ``module`` with the first rule that covers it; custom rules must each match something."""
+    """Every tensor of ``module`` with the rule that covers it; custom rules must each match something.
+
+    A custom rule decides a tensor if it matches any of the tensor's names
+    (the first custom rule that does); otherwise the preset's rules are tried
+    on the first name, then on the others, so a tied tensor gets the preset
+    rule of its first name, as it always has.
+    """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     custom = check_rules("rules", rules)
-    ordered = [*custom, *preset_rules(preset, module)]
+    defaults = preset_rules(preset, module)
     entries = entries_of(module, prefix)
     unmatched = []
     for rule in custom:
@@ -116,11 +256,17 @@ def assign(module: nn.Module, preset: Any, rules: Any, prefix: str) -> tuple[lis
             + " which match nothing"
         )
     for e in entries:
-        for rule in ordered:
+        for rule in custom:
             owner = match(rule, e, module, prefix)
             if owner is not None:
                 e.rule, e.match = rule, owner
                 break
+        else:
+            for name in e.names:
+                found = next(((r, o) for r in defaults if (o := match_name(r, name, module, prefix)) is not None), None)
+                if found is not None:
+                    e.rule, e.match = found
+                    break
     return entries, custom
 
 
@@ -151,32 +297,74 @@ def _describe(init: Init, plan: Plan | None, dt: np.dtype[Any] | None) -> str:
     return f"{init!r}: {kind}{tuple(float(v) for v in params)}"
 
 
-def fill_entries(entries: Sequence[Entry], entropy: int, report: InitReport) -> None:
-    """Check every entry, then fill the random ones in one launch per (kind, dtype), then the constants."""
-    work: list[tuple[Entry, Plan, np.dtype[Any]]] = []
-    constants: list[tuple[Entry, float]] = []
+def _traced(exc: Exception, e: Entry) -> Exception:
+    """``exc`` again, of its own class (a TypeError or a ValueError), naming the tensor and its rule."""
+    assert e.rule is not None
+    message = f"{e.name} (rule {e.rule!r}): {exc}"
+    try:
+        return type(exc)(message)
+    except Exception:  # an error class with another constructor
+        return (TypeError if isinstance(exc, TypeError) else ValueError)(message)
+
+
+@dataclass
+class Prepared:
+    """What :func:`write_entries` will do, every check already passed: the one part that writes."""
+
+    work: list[tuple[Entry, Plan, np.dtype[Any]]] = field(default_factory=list)
+    constants: list[tuple[Entry, float]] = field(default_factory=list)
+
+
+def prepare_entries(entries: Sequence[Entry], report: InitReport, *, allocated: bool = True) -> Prepared:
+    """Check every entry's rule, value, dtype and tensor; write nothing.
+
+    ``allocated=False`` (meta tensors about to be allocated) checks the
+    dtype and the law but not the storage, which does not exist yet.
+    """
+    out = Prepared()
     for e in entries:
         assert e.rule is not None and e.match is not None
         init = e.rule.init
+        if len(e.names) > 1:
+            report.tied[e.name] = tuple(e.names)
         if isinstance(init, Skip):
             report.filled[e.name] = repr(init)
             continue
-        if isinstance(init, Constant):
+        if allocated:
             check_place(e.tensor, e.name)
-            constants.append((e, float(init.value)))
-            report.filled[e.name] = repr(init)
-            continue
-        dt = check_tensor(e.tensor, e.name)
-        plan = init.plan(e.tensor, e.match)
-        if plan is None:  # a zero fan: nothing to draw (torch warns and leaves it)
-            report.filled[e.name] = repr(init)
-            continue
-        check_plan(plan, dt)
-        work.append((e, plan, dt))
+            check_writable(e.tensor, e.name)
+        try:
+            value = init.constant(e.match)
+            if value is not None:
+                check_constant(value, e.tensor.dtype, e.name, "value")
+                out.constants.append((e, value))
+                report.filled[e.name] = repr(init)
+                continue
+            dt = np_dtype(e.tensor.dtype)
+            if dt is None:
+                raise TypeError(f"{e.name} must be {FLOATS} tensor, got dtype {e.tensor.dtype}")
+            if allocated:
+                check_distinct(e.tensor, e.name)
+            plan = init.plan(e.tensor, e.match)
+            init.check_after(e.tensor, e.match)
+            if plan is None:  # a zero fan: nothing to draw (torch warns and leaves it)
+                report.filled[e.name] = repr(init)
+                continue
+            check_plan(plan, dt)
+        except (TypeError, ValueError) as exc:
+            if str(exc).startswith(e.name):
+                raise
+            raise _traced(exc, e) from exc
+        out.work.append((e, plan, dt))
         report.filled[e.name] = _describe(init, plan, dt)
+    return out
+
+
+def write_entries(prepared: Prepared, entropy: int, report: InitReport) -> None:
+    """Fill the checked random entries in one launch per (kind, dtype), then the constants; bump every version."""
     jobs: list[Job] = []
     copies: list[tuple[torch.Tensor, torch.Tensor]] = []
-    for e, plan, dt in work:
+    for e, plan, dt in prepared.work:
         more, copy = tensor_jobs(e.tensor, dt, plan, name_key(entropy, e.name))
         jobs.extend(more)
         if copy is not None:
@@ -185,11 +373,17 @@ def fill_entries(entries: Sequence[Entry], entropy: int, report: InitReport) -> 
     with torch.no_grad():
         for tmp, target in copies:
             target.copy_(tmp)
-        for e, value in constants:
+        for e, value in prepared.constants:
             e.tensor.detach().fill_(value)
-    for e, _, _ in work:
-        assert e.rule is not None and e.match is not None
-        e.rule.init.after(e.tensor, e.match)
+        for e, _, _ in prepared.work:
+            assert e.rule is not None and e.match is not None
+            e.rule.init.after(e.tensor, e.match)
+    bump([e.tensor for e, _, _ in prepared.work])
+
+
+def fill_entries(entries: Sequence[Entry], entropy: int, report: InitReport) -> None:
+    """Check every entry, then fill them: nothing is written unless every check passes."""
+    write_entries(prepare_entries(entries, report), entropy, report)
 
 
 def init_module(
@@ -220,7 +414,9 @@ def init_module(
         The module's qualified name inside a larger model, so that a
         submodule initialised alone gets the values it gets in the whole model.
     only : glob or sequence of globs, optional
-        Fill only the tensors whose qualified names match.
+        Fill only the tensors one of whose qualified names matches.  Each
+        glob must match some tensor's name (``ValueError`` otherwise: a typo
+        would silently fill nothing).
 
     Returns
     -------
@@ -232,9 +428,25 @@ def init_module(
     TypeError
         Not a module, an integer or complex tensor given a random rule, a bad rule.
     ValueError
-        An unknown preset, a rule that matches nothing, a meta or CUDA tensor,
-        parameters that a tensor's dtype cannot hold.  Every tensor is checked
-        before any is written.
+        An unknown preset, a rule or an ``only`` glob that matches nothing, a
+        meta or CUDA tensor, an inference tensor outside inference mode, a
+        constant or law parameters that a tensor's dtype cannot hold, a random
+        rule on an expanded tensor, two tensors that share memory without
+        being the same view.
+
+    Notes
+    -----
+    **All or nothing.**  Every rule, value, dtype range and tensor is checked
+    before the first write; a refusal names the tensor and its rule and
+    leaves the module exactly as it was.  Every tensor written gets its
+    autograd version counter bumped, as torch's in-place ops do.
+
+    **Names.**  A tensor reached under several names (tied weights, or
+    distinct ``Parameter`` objects viewing the same elements of one storage)
+    is one tensor: it answers to every name (in ``only``, in a custom rule),
+    its key is that of its first name, and ``report.tied`` lists its names.
+    ``torch.compile``'s, ``DataParallel``'s and ``DistributedDataParallel``'s
+    wrappers are unwrapped by type, so the names are the wrapped model's.
 
     Examples
     --------
@@ -251,15 +463,22 @@ def init_module(
     pre = check_prefix(prefix)
     patterns = _check_only(only)
     entropy = check_entropy(seed)
-    entries, _ = assign(module, preset, rules, pre)
+    root = unwrap(module) if isinstance(module, nn.Module) else module
+    entries, _ = assign(root, preset, rules, pre)
+    if patterns is not None:
+        for i, p in enumerate(patterns):
+            if not any(fnmatch.fnmatchcase(n, p) for e in entries for n in e.names):
+                raise ValueError(f"only[{i}] must match the qualified name of a tensor of the module, got {p!r}")
     report = InitReport()
     chosen = []
     for e in entries:
-        if patterns is not None and not any(fnmatch.fnmatchcase(e.name, p) for p in patterns):
+        if patterns is not None and not any(fnmatch.fnmatchcase(n, p) for n in e.names for p in patterns):
             continue
         if e.rule is None:
             report.untouched.append(e.name)
         else:
             chosen.append(e)
-    fill_entries(chosen, entropy, report)
+    prepared = prepare_entries(chosen, report)
+    check_overlaps(entries, [e for e, _, _ in prepared.work] + [e for e, _ in prepared.constants])
+    write_entries(prepared, entropy, report)
     return report

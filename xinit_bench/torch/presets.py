@@ -11,10 +11,12 @@ from torch import nn
 from ..validation import check_choice, check_real
 from .inits import (
     BiasUniform,
+    BilinearUniform,
     Constant,
     HiddenUniform,
     KaimingUniform,
     Normal,
+    OwnerConstant,
     TruncNormal,
     XavierNormal,
     XavierUniform,
@@ -35,9 +37,6 @@ def _norm_rules() -> list[Rule]:
     ]
 
 
-_LINEAR_CONV = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
-
-
 def torch_default() -> list[Rule]:
     """What each layer's ``reset_parameters`` draws (torch 2.x).
 
@@ -49,11 +48,18 @@ def torch_default() -> list[Rule]:
     - ``Embedding``/``EmbeddingBag``: N(0, 1), the ``padding_idx`` row zeroed.
     - ``LayerNorm``, ``GroupNorm``, ``RMSNorm``, ``BatchNorm*d``, ``InstanceNorm*d``: weight 1,
       bias 0, running mean 0, running variance 1, ``num_batches_tracked`` 0.
-    - ``RNN``/``LSTM``/``GRU``: every parameter U(±1/√hidden_size).
+    - ``RNN``/``LSTM``/``GRU`` and ``RNNCell``/``LSTMCell``/``GRUCell``: every parameter U(±1/√hidden_size).
+    - ``Bilinear``: weight and bias U(±1/√in1_features).
+    - ``PReLU``: weight the constant ``init`` (0.25).
+
+    Every class of ``torch.nn`` with a ``reset_parameters`` method is covered
+    (a test enumerates them), except the lazy modules, which have no shape to
+    fill until their first forward pass turns them into the classes above.
 
     References: the ``reset_parameters`` / ``_reset_parameters`` methods of
     ``torch.nn.Linear``, ``torch.nn.modules.conv._ConvNd``, ``torch.nn.Embedding``,
-    ``torch.nn.MultiheadAttention`` and ``torch.nn.RNNBase``, and the layers'
+    ``torch.nn.MultiheadAttention``, ``torch.nn.RNNBase``, ``torch.nn.RNNCellBase``,
+    ``torch.nn.Bilinear`` and ``torch.nn.PReLU``, and the layers'
     documentation ("initialized from U(-√k, √k), k = 1/in_features").
     """
     mha = nn.MultiheadAttention
@@ -67,7 +73,10 @@ def torch_default() -> list[Rule]:
         Rule(BiasUniform(), (nn.Linear, nn.modules.conv._ConvNd), "bias"),
         Rule(Normal(0.0, 1.0, padding_idx=True), (nn.Embedding, nn.EmbeddingBag), "weight"),
         *_norm_rules(),
-        Rule(HiddenUniform(), nn.RNNBase, "*"),
+        Rule(HiddenUniform(), (nn.RNNBase, nn.RNNCellBase), "*"),
+        Rule(BilinearUniform(), nn.Bilinear, "weight"),
+        Rule(BilinearUniform(), nn.Bilinear, "bias"),
+        Rule(OwnerConstant("init"), nn.PReLU, "weight"),
     ]
 
 

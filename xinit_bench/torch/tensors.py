@@ -1,5 +1,13 @@
 """torch tensors as fill jobs: the checks, the dtype map, and strided views written as runs of the stream.
 
+**Writes.**  Every write is checked first and then bumps the tensor's
+autograd version counter (:func:`torch.autograd.graph.increment_version`),
+as torch's own in-place ops do, so a graph that saved the old values refuses
+to run backward.  An inference tensor (made under ``torch.inference_mode()``)
+is refused outside inference mode, as torch refuses an in-place op on it.  A
+random fill is refused on a tensor whose elements share memory (an
+``expand``-ed view), where the draws would overwrite each other.
+
 **Non-contiguous tensors.**  A strided view is filled with the values that a
 contiguous tensor of the same logical shape gets (stream position = C-order
 index).  When its innermost axis has stride 1 and its rows do not overlap,
@@ -27,11 +35,16 @@ __all__ = [
     "FLOATS",
     "MAX_RUNS",
     "MIN_RUN",
+    "bump",
+    "check_constant",
+    "check_distinct",
     "check_generator",
     "check_place",
     "check_plan",
     "check_tensor",
+    "check_writable",
     "fill_one",
+    "internal_overlap",
     "np_dtype",
     "scheme_plan",
     "strided_runs",
@@ -88,6 +101,75 @@ def check_tensor(tensor: Any, name: str = "tensor") -> np.dtype[Any]:
     if dt is None:
         raise TypeError(f"{name} must be {FLOATS} tensor, got dtype {t.dtype}")
     return dt
+
+
+def check_writable(tensor: torch.Tensor, name: str) -> None:
+    """Refuse a write that torch refuses in place: an inference tensor outside ``torch.inference_mode()``."""
+    if tensor.is_inference() and not torch.is_inference_mode_enabled():
+        raise ValueError(
+            f"{name} must be writable in place, got an inference tensor (made under torch.inference_mode()) "
+            "outside inference mode, which torch refuses to update in place: write it inside "
+            "torch.inference_mode(), or clone it first"
+        )
+
+
+def internal_overlap(t: torch.Tensor) -> bool:
+    """Whether two elements of ``t`` share memory (a stride 0 of an axis longer than 1, or another such layout).
+
+    The quick answer, when the axes sorted by stride each step over
+    everything below them, is no; only a layout that fails it (made with
+    ``as_strided``) has its element offsets compared one by one.
+    """
+    dims = sorted((int(st), int(s)) for s, st in zip(t.shape, t.stride(), strict=True) if s > 1)
+    if any(st == 0 for st, _ in dims):
+        return True
+    extent = 1
+    for stride, size in dims:
+        if stride < extent:
+            offsets = np.zeros(1, np.int64)
+            for st, sz in dims:
+                offsets = (offsets[:, None] + np.arange(sz, dtype=np.int64)[None, :] * st).reshape(-1)
+            return bool(np.unique(offsets).size < offsets.size)
+        extent = stride * size
+    return False
+
+
+def check_distinct(tensor: torch.Tensor, name: str) -> None:
+    """Refuse a random fill of a tensor whose elements share memory: each draw would overwrite another."""
+    if tensor.numel() > 1 and internal_overlap(tensor):
+        raise ValueError(
+            f"{name} must have one memory location per element for a random fill, got shape {tuple(tensor.shape)} "
+            f"with strides {tuple(tensor.stride())} (an expanded view): fill the tensor it was expanded from, "
+            "or .clone() it"
+        )
+
+
+def check_constant(value: float, dtype: torch.dtype, name: str, param: str = "val") -> None:
+    """Refuse a constant that ``dtype`` cannot hold (torch's ``fill_`` raises for it, or truncates it)."""
+    if dtype == torch.bool:
+        if value not in (0.0, 1.0):
+            raise ValueError(f"{param} must be 0 or 1 for {name} of dtype torch.bool, got {value!r}")
+        return
+    if dtype.is_complex:
+        return
+    if dtype.is_floating_point:
+        largest = float(torch.finfo(dtype).max)
+        if math.isfinite(value) and abs(value) > largest:
+            raise ValueError(
+                f"{param} must be finite in {name}'s dtype {dtype} (at most {largest:.6g} in magnitude), got {value!r}"
+            )
+        return
+    info = torch.iinfo(dtype)
+    if not (math.isfinite(value) and value == int(value) and info.min <= value <= info.max):
+        raise ValueError(
+            f"{param} must be an integer in [{info.min}, {info.max}] for {name} of dtype {dtype}, got {value!r}"
+        )
+
+
+def bump(tensors: list[torch.Tensor]) -> None:
+    """Bump the autograd version counter of each tensor a kernel wrote behind torch's back, as ``normal_`` does."""
+    if tensors:
+        torch.autograd.graph.increment_version(tensors)
 
 
 def check_generator(generator: Any) -> None:
@@ -160,6 +242,8 @@ def strided_runs(t: torch.Tensor) -> tuple[np.ndarray[Any, Any], np.ndarray[Any,
 def fill_one(tensor: torch.Tensor, plan: Plan, seed: Any, generator: Any) -> torch.Tensor:
     """Check ``tensor``, the plan and the seed/generator pair, then fill ``tensor`` in one launch."""
     dt = check_tensor(tensor)
+    check_writable(tensor, "tensor")
+    check_distinct(tensor, "tensor")
     check_plan(plan, dt)
     check_source(seed, generator)
     key = resolve(seed, generator)  # the one state change, after every check
@@ -168,6 +252,7 @@ def fill_one(tensor: torch.Tensor, plan: Plan, seed: Any, generator: Any) -> tor
     if copy is not None:
         with torch.no_grad():
             copy[1].copy_(copy[0])
+    bump([tensor])
     return tensor
 
 
