@@ -10,10 +10,23 @@ import numpy as np
 
 from ..validation import check_int, is_int
 
-__all__ = ["AUTO_CHUNK_BYTES", "blocks", "check_chunks"]
+__all__ = ["AUTO_CHUNK_BYTES", "MAX_BLOCKS", "blocks", "check_chunks"]
 
 #: Bytes per chunk that :func:`xinit_bench.dask.to_zarr` aims at when ``chunks="auto"``.
 AUTO_CHUNK_BYTES = 64 * 2**20
+#: The most blocks a chunking may give, counted before any list of them is made (a graph or a store of more
+#: would not fit in memory: one task or one file each).
+MAX_BLOCKS = 2**26
+
+
+def _count(n: int, size: int, axis: int, chunks: Any) -> int:
+    count = -(-n // size) if n else 1
+    if count > MAX_BLOCKS:
+        raise ValueError(
+            f"chunks must give at most 2**26 blocks, got {chunks!r}, which cuts axis {axis} of length {n} into "
+            f"{count} blocks of {size}: use larger chunks"
+        )
+    return count
 
 
 def check_chunks(chunks: Any, dims: tuple[int, ...], dt: np.dtype[Any]) -> tuple[tuple[int, ...], ...]:
@@ -50,6 +63,7 @@ def check_chunks(chunks: Any, dims: tuple[int, ...], dt: np.dtype[Any]) -> tuple
             out.append((n,))
         elif is_int(entry):
             size = check_int(name, entry, minimum=1, what="an int >= 1, -1 or None")
+            _count(n, size, axis, chunks)
             out.append((size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,))
         elif isinstance(entry, (Sequence, np.ndarray)) and not isinstance(entry, (str, bytes)):
             sizes = tuple(check_int(f"{name}[{i}]", s, minimum=0) for i, s in enumerate(entry))
@@ -60,6 +74,13 @@ def check_chunks(chunks: Any, dims: tuple[int, ...], dt: np.dtype[Any]) -> tuple
             out.append(sizes)
         else:
             raise TypeError(f"{name} must be an int >= 1, -1, None or a sequence of block sizes, got {entry!r}")
+    total = 1
+    for sizes in out:
+        total *= len(sizes)
+    if total > MAX_BLOCKS:
+        raise ValueError(
+            f"chunks must give at most 2**26 blocks, got {chunks!r}, which gives {total}: use larger chunks"
+        )
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,19 @@ from ..samplers import check_offset, fill_block
 from ..schemes import NAMED_SCHEMES
 from ..validation import bfloat16, check_shape, resolve_dtype
 
-__all__ = ["ALIASES", "FUNCTIONS", "Recipe", "build_recipe", "dtype_of", "fill"]
+__all__ = ["ALIASES", "FUNCTIONS", "STREAM_VERSION", "Recipe", "build_recipe", "dtype_of", "fill", "library_version"]
+
+#: The stream version of the samplers' output (docs/stream.md): a store written under another one holds other bits.
+STREAM_VERSION = 2
+
+
+def library_version() -> str:
+    """The installed xinit-bench's version, as its package metadata gives it."""
+    try:
+        return metadata.version("xinit-bench")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
 
 #: Aliases of the named schemes, as in the local API.
 ALIASES = {
@@ -64,10 +77,28 @@ class Recipe:
     offset: int
 
     def fingerprint(self) -> str:
-        """A SHA-256 of every field, bit-exact (floats by their hex): the same in every process."""
+        """A SHA-256 of every field, bit-exact (floats by their hex), the stream version and the library version.
+
+        The same in every process of one installation; a store begun under
+        another stream version (other bits for the same call) or another
+        release of the library gets another fingerprint, so it is not resumed.
+        """
         values = [float(v).hex() if isinstance(v, (float, np.floating)) else repr(v) for v in self.params]
         limits = None if self.limits is None else [float(v).hex() for v in self.limits]
-        text = repr((self.function, self.shape, self.dtype, self.kind, values, limits, self.key, self.offset))
+        text = repr(
+            (
+                self.function,
+                self.shape,
+                self.dtype,
+                self.kind,
+                values,
+                limits,
+                self.key,
+                self.offset,
+                STREAM_VERSION,
+                library_version(),
+            )
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
 

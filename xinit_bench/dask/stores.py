@@ -20,9 +20,20 @@ from numpy.typing import DTypeLike
 from .._rng import Generator
 from ..validation import bfloat16, check_bool, check_callable, check_int, writable_problem
 from .chunks import AUTO_CHUNK_BYTES, blocks, check_chunks
-from .recipe import FUNCTIONS, Recipe, build_recipe, dtype_of, fill
+from .recipe import FUNCTIONS, STREAM_VERSION, Recipe, build_recipe, dtype_of, fill, library_version
 
-__all__ = ["ATTRIBUTE", "BASE_MEMORY", "ZarrPlan", "ZarrResult", "from_zarr", "plan_zarr", "to_zarr", "write_zarr"]
+__all__ = [
+    "ATTRIBUTE",
+    "BASE_MEMORY",
+    "ZarrPlan",
+    "ZarrResult",
+    "disk_bytes",
+    "from_zarr",
+    "plan_zarr",
+    "size_text",
+    "to_zarr",
+    "write_zarr",
+]
 
 #: The attribute that holds the recipe of a store written by :func:`to_zarr`.
 ATTRIBUTE = "xinit_bench"
@@ -35,9 +46,12 @@ class ZarrPlan:
     """Everything :func:`to_zarr` will do, checked and measured before any chunk is written.
 
     ``missing`` are the block indices still to write (all of them, unless
-    resuming); ``bytes_to_write`` their size; ``free_bytes`` the free space
-    where the store goes; ``memory_estimate`` the peak resident memory
-    expected (:data:`BASE_MEMORY` plus two copies of each chunk in flight).
+    resuming); ``bytes_to_write`` their size; ``disk_bytes`` the space their
+    files take on disk (zarr stores an edge chunk at the full chunk shape,
+    and each file takes whole blocks of the file system), which the free
+    space is checked against; ``free_bytes`` the free space where the store
+    goes; ``memory_estimate`` the peak resident memory expected
+    (:data:`BASE_MEMORY` plus two copies of each chunk in flight).
     """
 
     path: Path
@@ -52,6 +66,7 @@ class ZarrPlan:
     workers: int
     overwrite: bool
     resuming: bool
+    disk_bytes: int = 0
 
     @property
     def chunk_bytes(self) -> int:
@@ -81,6 +96,20 @@ class ZarrResult:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
+def size_text(n: int) -> str:
+    """A byte count for a message, in the largest unit that keeps it above 1 (so a small store is not "0.00 GiB")."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} bytes"
+
+
+def disk_bytes(files: int, file_bytes: int, block: int) -> int:
+    """The disk space ``files`` files of ``file_bytes`` each take on a file system of ``block``-byte blocks."""
+    size = max(block, 1)
+    return files * (-(-file_bytes // size) * size)
+
+
 def _stored(dtype_name: str) -> str:
     """The zarr data type of a dtype: zarr 3 has no bfloat16, so it is stored as its uint16 bits."""
     return "uint16" if dtype_name == "bfloat16" else dtype_name
@@ -95,7 +124,8 @@ def _attributes(recipe: Recipe) -> dict[str, Any]:
         "key": list(recipe.key[:2]),
         "stream": recipe.key[2],
         "offset": recipe.offset,
-        "stream_version": 1,
+        "stream_version": STREAM_VERSION,
+        "library_version": library_version(),
         "fingerprint": recipe.fingerprint(),
     }
 
@@ -191,12 +221,15 @@ def plan_zarr(
             to_write = sum(sizes[i] for i in missing)
         probe = path if path.exists() else path.parent
         free = shutil.disk_usage(probe).free
+        block = os.statvfs(probe).f_frsize if hasattr(os, "statvfs") else 4096
         if overwrite and path.exists():
-            free += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        if to_write > free:
+            free += sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file())
+        on_disk = disk_bytes(len(missing), math.prod(chunk_shape) * itemsize, block)
+        if on_disk > free:
             raise OSError(
                 errno.ENOSPC,
-                f"store needs {to_write / 2**30:.2f} GiB for its chunks, got {free / 2**30:.2f} GiB free in {probe}",
+                f"store needs {size_text(on_disk)} on disk for its {len(missing)} chunks, got {size_text(free)} "
+                f"free in {probe}",
             )
         found.append(
             ZarrPlan(
@@ -212,6 +245,7 @@ def plan_zarr(
                 n_workers,
                 overwrite,
                 resuming,
+                on_disk,
             )
         )
 
@@ -227,18 +261,45 @@ def _missing(
 
     arr = zarr.open_array(str(path), mode="r")
     mine = dict(arr.attrs).get(ATTRIBUTE)
+    if isinstance(mine, dict) and mine.get("stream_version") != STREAM_VERSION:
+        raise ValueError(
+            f"store must have been begun under stream version {STREAM_VERSION} to be resumed, got {str(path)!r}, "
+            f"begun under stream version {mine.get('stream_version')!r} by xinit-bench "
+            f"{mine.get('library_version', 'before 0.1.0')}: its chunks hold other bits; overwrite it instead"
+        )
     if not isinstance(mine, dict) or mine.get("fingerprint") != recipe.fingerprint():
         raise ValueError(
-            f"store must hold this same tensor to be resumed (function, shape, dtype, parameters, seed or stream), "
-            f"got {str(path)!r}, written by {mine.get('function') if isinstance(mine, dict) else 'something else'}"
+            f"store must hold this same tensor to be resumed (function, shape, dtype, parameters, seed or stream, "
+            f"written by this xinit-bench {library_version()}), got {str(path)!r}, written by "
+            f"{mine.get('function') if isinstance(mine, dict) else 'something else'}"
+            f"{' under xinit-bench ' + str(mine.get('library_version')) if isinstance(mine, dict) else ''}"
         )
     if tuple(arr.chunks) != chunk_shape:
         raise ValueError(f"chunks must be the store's own {tuple(arr.chunks)} to resume it, got {chunk_shape}")
-    # zarr's LocalStore writes a chunk to a temporary file and renames it into place, so a chunk that
-    # exists is whole; a temporary file left by an interrupted write is removed here.
+    # A temporary file left by an interrupted write (zarr's LocalStore writes a chunk to one and renames it
+    # into place) is removed.
     for leftover in (path / "c").rglob("*.partial") if (path / "c").is_dir() else ():
         leftover.unlink(missing_ok=True)
-    return [i for i in blocks if not (path / arr.metadata.encode_chunk_key(i)).is_file()]
+    # Each chunk there is verified, not trusted: a store written without the rename (or a chunk cut short by a
+    # full disk) can hold a short file under a chunk's name.  The store has no compressor, so a whole chunk is
+    # exactly the chunk's raw bytes (edge chunks included: zarr stores them at the full chunk shape).
+    whole = math.prod(chunk_shape) * np.dtype(_stored(recipe.dtype)).itemsize
+    raw = [type(c).__name__ for c in arr.metadata.codecs] == ["BytesCodec"]  # type: ignore[union-attr]
+    todo = []
+    for i in blocks:
+        chunk = path / arr.metadata.encode_chunk_key(i)
+        if not chunk.is_file() or (raw and chunk.stat().st_size != whole) or (not raw and not _decodes(arr, i)):
+            todo.append(i)
+    return todo
+
+
+def _decodes(arr: Any, index: tuple[int, ...]) -> bool:
+    """Whether the chunk ``index`` of a compressed store decodes (a truncated one does not)."""
+    try:
+        arr.get_block_selection(index)
+    except Exception:
+        return False
+    return True
 
 
 def write_zarr(plan: ZarrPlan, progress: Callable[[int, int], None] | None = None) -> ZarrResult:
