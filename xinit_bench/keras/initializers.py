@@ -1,0 +1,478 @@
+"""``keras.initializers`` twins: Keras's names and laws, with the bits of the NumPy samplers.
+
+Each class subclasses ``keras.initializers.Initializer``, is registered for
+serialisation under the package ``"xinit_bench"``, and draws its values with
+one call of the public NumPy API (:func:`xinit_bench.init.variance_scaling`,
+:func:`xinit_bench.samplers.uniform`, ...) in Keras's layout ``(*kernel, in,
+out)``; the result becomes a tensor of the active back end.  Every law is
+checked by the plan layer (:mod:`xinit_bench.plans`) when the initialiser
+is built, so a bad argument is refused before a layer asks for a weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal
+
+import keras  # type: ignore[import-untyped]
+import numpy as np
+
+from .._rng import Generator, check_seed, key_for_name
+from ..gains import he_gain
+from ..init import (
+    glorot_truncated_normal,
+    glorot_uniform,
+    he_truncated_normal,
+    he_uniform,
+    lecun_truncated_normal,
+    lecun_uniform,
+    variance_scaling,
+)
+from ..plans import normal_law, truncated_normal_law, uniform_law
+from ..samplers import FloatArray, normal, truncated_normal, uniform
+from ..schemes import MODES, Distribution, Mode
+from ..validation import check_choice, check_int, check_real, check_shape, resolve_dtype
+
+__all__ = [
+    "KERAS_DISTRIBUTIONS",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Initializer",
+    "KerasDistribution",
+    "LecunNormal",
+    "LecunUniform",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+]
+
+#: Keras's ``VarianceScaling`` distributions; ``"normal"`` is Keras's alias of ``"truncated_normal"``.
+KerasDistribution = Literal["truncated_normal", "normal", "untruncated_normal", "uniform"]
+KERAS_DISTRIBUTIONS: tuple[str, ...] = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+
+#: Keras's distribution name -> the library's law of the same name.
+_LAW_OF: dict[str, Distribution] = {
+    "truncated_normal": "truncated_normal",
+    "normal": "truncated_normal",
+    "untruncated_normal": "normal",
+    "uniform": "uniform",
+}
+
+_PACKAGE = "xinit_bench"
+
+
+def _check_keras_seed(seed: Any) -> int | None:
+    """``seed`` as an int or None; a ``keras.random.SeedGenerator`` is refused with the reason."""
+    if isinstance(seed, keras.random.SeedGenerator):
+        raise TypeError(
+            "seed must be an int >= 0 or None, got a keras.random.SeedGenerator: its values change on every "
+            "call and come from Keras's own stream, so they cannot be xinit_bench's reproducible draws; "
+            "pass an int seed (the same values on every call) or name= with xinit_bench.keras.init_model "
+            "for a stream per weight"
+        )
+    return None if seed is None else check_seed(seed)
+
+
+def _check_name(name: Any) -> str | None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str (a weight's path, e.g. 'encoder/dense/kernel') or None, got {name!r}")
+    return name
+
+
+def _check_axes(name: str, axes: Any) -> tuple[int, ...] | None:
+    if axes is None:
+        return None
+    if isinstance(axes, (str, bytes)) or not isinstance(axes, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints (axes of the weight) or None, got {axes!r}")
+    return tuple(check_int(f"{name}[{k}]", a) for k, a in enumerate(axes))
+
+
+def keras_fans(
+    shape: tuple[int, ...], input_axes: tuple[int, ...] | None, output_axes: tuple[int, ...] | None
+) -> tuple[int, int] | None:
+    """Explicit ``(fan_in, fan_out)`` where Keras's rule differs from :func:`~xinit_bench.compute_fans`, else None.
+
+    With ``input_axes`` and ``output_axes`` the fans are the products of those
+    dimensions; a rank-1 weight of ``n`` has fans ``(n, n)`` and a scalar
+    ``(1, 1)``, as in ``keras.initializers``.  Rank 2 and above without axes
+    is the library's ``layout="keras"``: ``(*kernel, in, out)``.
+    """
+    ndim = len(shape)
+    if input_axes is not None and output_axes is not None:
+        fans = []
+        for label, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
+            size = 1
+            for k, a in enumerate(axes):
+                check_int(f"{label}[{k}]", a, minimum=-ndim, maximum=ndim - 1, what=f"an axis of a rank-{ndim} shape")
+                size *= shape[a]
+            fans.append(size)
+        return max(fans[0], 1), max(fans[1], 1)
+    if (input_axes is None) != (output_axes is None):
+        raise ValueError(
+            f"input_axes must be given with output_axes (both or neither), got input_axes={input_axes!r}, "
+            f"output_axes={output_axes!r}"
+        )
+    if ndim == 0:
+        return 1, 1
+    if ndim == 1:
+        return max(shape[0], 1), max(shape[0], 1)
+    return None
+
+
+class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
+    """The base of every xinit-bench Keras initialiser: seeds, names, dtypes and tensors.
+
+    Parameters
+    ----------
+    seed : int or None
+        An int gives the same values on every call (Keras's rule for an int
+        seed).  ``None`` draws a seed from OS entropy once, here, and keeps it:
+        the same values on every call of this object, as Keras's own unseeded
+        initialisers do; ``get_config`` keeps ``None``, so a clone draws anew.
+    name : str, optional
+        A weight path.  With it the values come from the name-keyed stream
+        :func:`xinit_bench.key_for_name` ``(seed, name)``, as in
+        :func:`xinit_bench.keras.init_model`; without it, from ``seed=seed``.
+
+    Raises
+    ------
+    TypeError
+        A ``keras.random.SeedGenerator`` (its values change per call, outside the
+        library's stream) or any other non-int seed; a name that is not a str.
+    ValueError
+        A negative seed.
+    """
+
+    #: The library's function that draws this class's law (for the docs and the bits tests).
+    draws: ClassVar[str] = ""
+
+    def __init__(self, seed: int | None = None, name: str | None = None) -> None:
+        self._init_seed = _check_keras_seed(seed)
+        self.name = _check_name(name)
+        self.seed: int = int(np.random.SeedSequence().entropy) if self._init_seed is None else self._init_seed  # type: ignore[arg-type]
+
+    def _source(self) -> dict[str, Any]:
+        """The ``seed=`` or ``generator=`` of this initialiser's draw."""
+        if self.name is None:
+            return {"seed": self.seed}
+        generator: Generator = key_for_name(self.seed, self.name)
+        return {"generator": generator}
+
+    def values(self, shape: Any, dtype: Any = None) -> FloatArray:
+        """The NumPy array that ``self(shape, dtype)`` converts to a tensor.
+
+        ``dtype`` is a Keras dtype name (``"float32"``, ``"float64"``,
+        ``"float16"``, ``"bfloat16"``), a NumPy dtype or a back end's dtype;
+        ``None`` means ``keras.config.floatx()``.
+        """
+        dims = check_shape(shape)
+        return self.draw(dims, resolve_dtype(self._dtype_name(dtype), None))
+
+    def __call__(self, shape: Any, dtype: Any = None) -> Any:
+        """A tensor of ``shape`` and ``dtype`` on the active Keras back end, with the bits of :meth:`values`."""
+        array = self.values(shape, dtype)
+        return keras.ops.convert_to_tensor(array, dtype=array.dtype.name)
+
+    @staticmethod
+    def _dtype_name(dtype: Any) -> Any:
+        if dtype is None:
+            return keras.config.floatx()
+        if isinstance(dtype, (str, np.dtype, type)):
+            return dtype
+        try:  # a back end's dtype object (torch.bfloat16, jnp.float16, ...)
+            return keras.backend.standardize_dtype(dtype)
+        except (ValueError, TypeError, AttributeError):
+            raise TypeError(
+                f"dtype must be one of 'float32', 'float64', 'float16', 'bfloat16' (or the back end's dtype of "
+                f"one of them), got {dtype!r}"
+            ) from None
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """The values, drawn by the library's public function (each subclass names its call)."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-serialisable; ``from_config(get_config())`` rebuilds it."""
+        return {"seed": self._init_seed, "name": self.name}
+
+    def keyed(self, seed: int, name: str) -> Initializer:
+        """A copy of this initialiser that draws from the name-keyed stream of ``(seed, name)``."""
+        config = self.get_config()
+        config.update(seed=seed, name=name)
+        keyed: Initializer = type(self).from_config(config)
+        return keyed
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class VarianceScaling(Initializer):
+    """Keras's ``VarianceScaling``: ``Var[W] = scale / n_mode``, with Keras's distribution names.
+
+    .. math::
+
+        \\operatorname{Var}[W] = \\frac{s}{n}, \\quad
+        n \\in \\{\\text{fan\\_in},\\ \\text{fan\\_out},\\ (\\text{fan\\_in} + \\text{fan\\_out})/2\\}
+
+    ``distribution``: ``"truncated_normal"`` (and its Keras alias ``"normal"``)
+    is a normal cut at ±2 parent standard deviations with parent std
+    :math:`\\sqrt{s/n} / 0.8796\\ldots`; ``"untruncated_normal"`` is
+    :math:`N(0, s/n)`; ``"uniform"`` is :math:`U(-\\sqrt{3s/n}, \\sqrt{3s/n})`.
+    The values are ``xinit_bench.variance_scaling(shape, scale, mode, law,
+    layout="keras")``, ``law`` being the library's name of the same law.
+
+    Parameters
+    ----------
+    scale : float
+        :math:`s \\ge 0`.
+    mode : {"fan_in", "fan_out", "fan_avg", "fan_geo_avg"}
+        Keras's three, and the library's geometric mean.
+    distribution : {"truncated_normal", "normal", "untruncated_normal", "uniform"}
+    seed, name
+        See :class:`Initializer`.
+    input_axes, output_axes : sequence of int, optional
+        Keras's explicit fan axes (both or neither).
+
+    References
+    ----------
+    ``keras.initializers.VarianceScaling`` (Keras 3).  X. Glorot, Y. Bengio, AISTATS 2010;
+    K. He et al., ICCV 2015.
+    """
+
+    draws = "variance_scaling"
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: Mode = "fan_in",
+        distribution: KerasDistribution = "truncated_normal",
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.scale = check_real("scale", scale, minimum=0.0)
+        self.mode: Mode = check_choice("mode", mode, MODES)  # type: ignore[assignment]
+        self.distribution = check_choice("distribution", distribution, KERAS_DISTRIBUTIONS, casefold=True)
+        self.input_axes = _check_axes("input_axes", input_axes)
+        self.output_axes = _check_axes("output_axes", output_axes)
+        if (self.input_axes is None) != (self.output_axes is None):
+            raise ValueError(
+                f"input_axes must be given with output_axes (both or neither), got input_axes={input_axes!r}, "
+                f"output_axes={output_axes!r}"
+            )
+        super().__init__(seed, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """``variance_scaling(shape, scale, mode, law, layout="keras")``, fans by Keras's rule."""
+        fans = keras_fans(shape, self.input_axes, self.output_axes)
+        law = _LAW_OF[self.distribution]
+        return variance_scaling(
+            shape, self.scale, self.mode, law, layout="keras", fans=fans, dtype=dtype, **self._source()
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's keys (``scale``, ``mode``, ``distribution``, ``seed``, the axes) and ``name``."""
+        return {
+            **super().get_config(),
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "input_axes": None if self.input_axes is None else list(self.input_axes),
+            "output_axes": None if self.output_axes is None else list(self.output_axes),
+        }
+
+
+#: The library's named schemes that the fixed-law classes call.
+_SCHEMES: dict[str, Callable[..., FloatArray]] = {
+    "glorot_uniform": glorot_uniform,
+    "glorot_truncated_normal": glorot_truncated_normal,
+    "he_uniform": he_uniform,
+    "he_truncated_normal": he_truncated_normal,
+    "lecun_uniform": lecun_uniform,
+    "lecun_truncated_normal": lecun_truncated_normal,
+}
+
+#: The He schemes' variance multiplier: the library's gain of ReLU squared, ``sqrt(2)**2 = 2 (1 + 2**-52)``,
+#: so that a rank-1 He weight draws the law of the rank-2 ones (Keras's 2.0 agrees with it below float64).
+_HE_SCALE = he_gain(0.0, "leaky_relu") ** 2
+
+
+class _Named(VarianceScaling):
+    """A fixed (scale, mode, distribution) of :class:`VarianceScaling`, configured by seed, name and axes only.
+
+    A weight of rank 2 or more without explicit axes gets the library's
+    named scheme (:data:`draws`); the others Keras's fans through
+    :func:`~xinit_bench.init.variance_scaling` with the same law.
+    """
+
+    law: ClassVar[tuple[float, Mode, KerasDistribution]] = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> None:
+        scale, mode, distribution = self.law
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """The library's scheme of the same law, ``<scheme>(shape, layout="keras")``; Keras's fans where they differ."""
+        if keras_fans(shape, self.input_axes, self.output_axes) is None:
+            return _SCHEMES[self.draws](shape, layout="keras", dtype=dtype, **self._source())
+        return super().draw(shape, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        """``seed``, ``name`` and the axes (the law is the class's)."""
+        config = super().get_config()
+        return {k: config[k] for k in ("seed", "name", "input_axes", "output_axes")}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GlorotUniform(_Named):
+    """Glorot & Bengio (2010) uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{6 / (\\text{fan\\_in} + \\text{fan\\_out})}`.
+
+    The bits of ``xinit_bench.glorot_uniform(shape, layout="keras")``.
+
+    Examples
+    --------
+    >>> import xinit_bench as xb
+    >>> from xinit_bench import keras as xk
+    >>> w = xk.GlorotUniform(seed=0).values((4, 3))
+    >>> bool((w == xb.glorot_uniform((4, 3), seed=0, layout="keras")).all())
+    True
+    """
+
+    draws = "glorot_uniform"
+    law = (1.0, "fan_avg", "uniform")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class GlorotNormal(_Named):
+    """``GlorotNormal``, cut at ±2 parent std, variance :math:`2 / (\\text{fan\\_in} + \\text{fan\\_out})`.
+
+    The bits of ``xinit_bench.glorot_truncated_normal(shape, layout="keras")``.
+    """
+
+    draws = "glorot_truncated_normal"
+    law = (1.0, "fan_avg", "truncated_normal")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class HeUniform(_Named):
+    """He et al. (2015) uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{6 / \\text{fan\\_in}}`.
+
+    The bits of ``xinit_bench.he_uniform(shape, layout="keras")``.
+    """
+
+    draws = "he_uniform"
+    law = (_HE_SCALE, "fan_in", "uniform")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class HeNormal(_Named):
+    """Keras's ``HeNormal``, truncated: variance :math:`2 / \\text{fan\\_in}`, cut at ±2 parent std.
+
+    The bits of ``xinit_bench.he_truncated_normal(shape, layout="keras")``.
+    """
+
+    draws = "he_truncated_normal"
+    law = (_HE_SCALE, "fan_in", "truncated_normal")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class LecunUniform(_Named):
+    """LeCun uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{3 / \\text{fan\\_in}}`.
+
+    The bits of ``xinit_bench.lecun_uniform(shape, layout="keras")``.
+    """
+
+    draws = "lecun_uniform"
+    law = (1.0, "fan_in", "uniform")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class LecunNormal(_Named):
+    """Keras's ``LecunNormal``, truncated: variance :math:`1 / \\text{fan\\_in}`, cut at ±2 parent std.
+
+    The bits of ``xinit_bench.lecun_truncated_normal(shape, layout="keras")``.
+    """
+
+    draws = "lecun_truncated_normal"
+    law = (1.0, "fan_in", "truncated_normal")
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class RandomUniform(Initializer):
+    """Keras's ``RandomUniform``: :math:`U[\\text{minval}, \\text{maxval})`; the bits of ``xinit_bench.uniform``."""
+
+    draws = "uniform"
+
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None, name: str | None = None
+    ) -> None:
+        self.minval, self.maxval = check_real("minval", minval), check_real("maxval", maxval)
+        if not self.minval < self.maxval:
+            raise ValueError(f"maxval must be > minval, got minval={minval!r}, maxval={maxval!r}")
+        uniform_law(self.minval, self.maxval)
+        super().__init__(seed, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """``uniform(shape, minval, maxval)``."""
+        return uniform(shape, self.minval, self.maxval, dtype=dtype, **self._source())
+
+    def get_config(self) -> dict[str, Any]:
+        """``minval``, ``maxval``, ``seed``, ``name``."""
+        return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class RandomNormal(Initializer):
+    """Keras's ``RandomNormal``: :math:`N(\\text{mean}, \\text{stddev}^2)`; the bits of ``xinit_bench.normal``."""
+
+    draws = "normal"
+
+    def __init__(
+        self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, name: str | None = None
+    ) -> None:
+        self.mean, self.stddev = check_real("mean", mean), check_real("stddev", stddev, minimum=0.0)
+        normal_law(self.mean, self.stddev)
+        super().__init__(seed, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """``normal(shape, mean, stddev)``."""
+        return normal(shape, self.mean, self.stddev, dtype=dtype, **self._source())
+
+    def get_config(self) -> dict[str, Any]:
+        """``mean``, ``stddev``, ``seed``, ``name``."""
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class TruncatedNormal(Initializer):
+    """Keras's ``TruncatedNormal``: :math:`N(\\text{mean}, \\text{stddev}^2)` conditioned on ±2 stddev.
+
+    ``stddev`` is the parent's, as in Keras (the variance is
+    :math:`0.7737\\ldots\\,\\text{stddev}^2`).  The bits of
+    ``xinit_bench.truncated_normal(shape, mean, stddev, -2, 2)``.
+    """
+
+    draws = "truncated_normal"
+
+    def __init__(
+        self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, name: str | None = None
+    ) -> None:
+        self.mean, self.stddev = check_real("mean", mean), check_real("stddev", stddev, positive=True)
+        truncated_normal_law(self.mean, self.stddev, -2.0, 2.0)
+        super().__init__(seed, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """``truncated_normal(shape, mean, stddev, -2, 2)``."""
+        return truncated_normal(shape, self.mean, self.stddev, -2.0, 2.0, dtype=dtype, **self._source())
+
+    def get_config(self) -> dict[str, Any]:
+        """``mean``, ``stddev``, ``seed``, ``name``."""
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
