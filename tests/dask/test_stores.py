@@ -147,6 +147,6 @@ def test_a_read_only_store_path(tmp_path: Path) -> None:
 
 def test_not_enough_disk_space(tmp_path: Path) -> None:
     # 2**60 bytes of float32 in 128 chunks: refused by the disk-space preflight, nothing created.
-    with pytest.raises(OSError, match=r"store needs .* GiB for its chunks, got .* GiB free"):
+    with pytest.raises(OSError, match=r"store needs .* GiB on disk for its 128 chunks, got .* GiB free"):
         xd.to_zarr(tmp_path / "w.zarr", "he_normal", (2**29, 2**29), chunks=(2**22, 2**29), seed=0)
     assert not (tmp_path / "w.zarr").exists()
