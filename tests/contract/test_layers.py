@@ -71,7 +71,7 @@ MODULES = modules()
 
 
 #: The layer of every subpackage of ``xinit_bench``; the top-level modules are the core, layer 1.
-GROUPS = {"kernels": 0, "torch": 2, "dask": 2, "keras": 2, "perf": 3, "propagation": 3, "cli": 4}
+GROUPS = {"kernels": 0, "torch": 2, "dask": 2, "keras": 2, "jax": 2, "perf": 3, "propagation": 3, "cli": 4}
 
 
 def layer(module: str) -> tuple[int, str]:
