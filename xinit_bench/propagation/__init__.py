@@ -6,6 +6,10 @@
   Schoenholz et al. 2017).
 * :func:`critical_gain` solves for the gain that holds the forward or the
   backward variance, or puts the network at the edge of chaos.
+* :class:`Network` describes residual, normalised and convolutional
+  networks (:class:`Input`, :class:`Dense`, :class:`Conv`, :class:`Act`,
+  :class:`LayerNorm`, :class:`Residual`); ``predict(net)`` and
+  ``simulate(net)`` give their per-layer theory and Monte Carlo.
 * :func:`glorot2010` and :func:`he2015` reproduce the experiments of
   Glorot & Bengio (2010) and He et al. (2015).
 
@@ -32,8 +36,21 @@ from ..gauss import (
     gaussian_expectation,
     length_map_slope,
 )
+from .architecture import (
+    Act,
+    Conv,
+    Dense,
+    Input,
+    LayerNorm,
+    Network,
+    NetworkError,
+    Residual,
+    load_network,
+)
 from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
+from .netsim import NetworkSimulation, NetworkSpeed, estimate_network_memory, measure_network_speed
+from .nettheory import NetworkPrediction, TheoryUnavailable
 from .network import INIT_NAMES, InitSpec
 from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
 from .theory import Prediction, predict
@@ -45,17 +62,30 @@ __all__ = [
     "PRESETS",
     "PYTORCH_GAINS",
     "STATS",
+    "Act",
     "Activation",
     "ActivationName",
+    "Conv",
     "Criterion",
     "CriticalGain",
+    "Dense",
     "InitSpec",
+    "Input",
+    "LayerNorm",
+    "Network",
+    "NetworkError",
+    "NetworkPrediction",
+    "NetworkSimulation",
+    "NetworkSpeed",
     "Prediction",
     "PresetResult",
+    "Residual",
     "SimulationResult",
     "SpeedResult",
+    "TheoryUnavailable",
     "critical_gain",
     "estimate_memory",
+    "estimate_network_memory",
     "expected_dphi_squared",
     "expected_phi",
     "expected_phi_squared",
@@ -65,6 +95,8 @@ __all__ = [
     "glorot2010",
     "he2015",
     "length_map_slope",
+    "load_network",
+    "measure_network_speed",
     "measure_speed",
     "predict",
     "run_preset",

@@ -46,7 +46,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -55,7 +55,9 @@ from .._rng import Generator
 from ..activations import Activation, get_activation
 from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
+from .architecture import Network
 from .engine import STATS, Engine, check_memory, estimate_memory
+from .netsim import NetworkSimulation, simulate_network
 from .network import InitSpec, bounded_count, resolve_widths
 from .theory import predict
 
@@ -136,6 +138,21 @@ def _check_run(
     )
 
 
+@overload
+def simulate(
+    activation: Network,
+    *,
+    batch: int = 256,
+    repeats: int = 4,
+    seed: int = 0,
+    dtype: DTypeLike = np.float32,
+    max_memory: int | None = None,
+    progress: Progress | None = None,
+    kernel_threads: int | None = 1,
+) -> NetworkSimulation: ...
+
+
+@overload
 def simulate(
     activation: str | Activation,
     *,
@@ -155,8 +172,35 @@ def simulate(
     max_memory: int | None = None,
     progress: Progress | None = None,
     kernel_threads: int | None = 1,
-) -> SimulationResult:
+) -> SimulationResult: ...
+
+
+def simulate(
+    activation: str | Activation | Network,
+    *,
+    depth: int | None = None,
+    width: int | None = None,
+    widths: Sequence[int] | None = None,
+    init: str | InitSpec = "he_normal",
+    gain: float | None = None,
+    bias_std: float = 0.0,
+    batch: int = 256,
+    repeats: int = 4,
+    seed: int = 0,
+    dtype: DTypeLike = np.float32,
+    input_second_moment: float = 1.0,
+    param: float | None = None,
+    singular_values: bool = False,
+    max_memory: int | None = None,
+    progress: Progress | None = None,
+    kernel_threads: int | None = 1,
+) -> SimulationResult | NetworkSimulation:
     r"""Measure forward and backward second moments layer by layer by Monte Carlo.
+
+    ``simulate(net, batch=, repeats=, seed=, dtype=, max_memory=, progress=,
+    kernel_threads=)`` with a :class:`~xinit_bench.propagation.architecture.Network`
+    returns :func:`~xinit_bench.propagation.netsim.simulate_network` of it;
+    the MLP keywords are refused there.
 
     See the module docstring for the network, the statistics and the
     reproducibility guarantee; :func:`~xinit_bench.propagation.predict` gives
@@ -223,6 +267,31 @@ def simulate(
     >>> r.per_repeat["pre_sq"].shape
     (2, 2)
     """
+    if isinstance(activation, Network):
+        mlp_only = {
+            "depth": depth is None,
+            "width": width is None,
+            "widths": widths is None,
+            "init": init == "he_normal",
+            "gain": gain is None,
+            "bias_std": bias_std == 0.0,
+            "input_second_moment": input_second_moment == 1.0,
+            "param": param is None,
+            "singular_values": singular_values is False,
+        }
+        given = [k for k, default in mlp_only.items() if not default]
+        if given:
+            raise TypeError(f"simulate(net) takes no {given[0]}=: a Network describes its own layers")
+        return simulate_network(
+            activation,
+            batch=batch,
+            repeats=repeats,
+            seed=seed,
+            dtype=dtype,
+            max_memory=max_memory,
+            progress=progress,
+            kernel_threads=kernel_threads,
+        )
     act = get_activation(activation, param)
     ws = resolve_widths(depth, width, widths)
     spec = InitSpec.parse(init, gain)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,8 @@ from numpy.typing import NDArray
 from ..activations import Activation, get_activation
 from ..gauss import moment
 from ..validation import check_real
+from .architecture import Network
+from .nettheory import NetworkPrediction, predict_network
 from .network import InitSpec, resolve_widths
 
 __all__ = ["Prediction", "predict"]
@@ -89,6 +91,11 @@ class Prediction:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
 
 
+@overload
+def predict(activation: Network, *, finite_width: bool = True) -> NetworkPrediction: ...
+
+
+@overload
 def predict(
     activation: str | Activation,
     *,
@@ -100,8 +107,27 @@ def predict(
     bias_std: float = 0.0,
     input_second_moment: float = 1.0,
     param: float | None = None,
-) -> Prediction:
-    r"""Mean-field forward and backward prediction for an MLP.
+) -> Prediction: ...
+
+
+def predict(
+    activation: str | Activation | Network,
+    *,
+    depth: int | None = None,
+    width: int | None = None,
+    widths: Sequence[int] | None = None,
+    init: str | InitSpec = "he_normal",
+    gain: float | None = None,
+    bias_std: float = 0.0,
+    input_second_moment: float = 1.0,
+    param: float | None = None,
+    finite_width: bool = True,
+) -> Prediction | NetworkPrediction:
+    r"""Mean-field forward and backward prediction for an MLP, or for a :class:`Network`.
+
+    ``predict(net)`` with a :class:`~xinit_bench.propagation.architecture.Network`
+    returns :func:`~xinit_bench.propagation.nettheory.predict_network` of it
+    (``finite_width`` is its option); the keywords below are for the MLP.
 
     Forward (layer 1 sees the raw input, second moment ``q^0``):
 
@@ -150,6 +176,8 @@ def predict(
     >>> p.pre_sq.tolist()
     [1.0, 0.5, 0.25]
     """
+    if isinstance(activation, Network):
+        return predict_network(activation, finite_width=finite_width)
     act = get_activation(activation, param)
     ws = resolve_widths(depth, width, widths)
     spec = InitSpec.parse(init, gain)
