@@ -11,6 +11,9 @@ same on every run and machine (the bits do not depend on the thread count).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -82,3 +85,83 @@ def test_the_presets_table() -> None:
     assert set(xt.PRESETS) == {"torch_default", "gpt2", "llama", "vit"}
     with pytest.raises(ValueError, match=r"gpt2\(n_layer=\.\.\.\)"):
         xt.init_module(conv_net(), "gpt2", seed=0)
+
+
+# --- torch_default covers every layer of torch.nn that resets its parameters ------------------
+#: Lazy modules have no shapes until their first forward pass, which turns them into the classes below.
+LEFT_ON_PURPOSE = {name for name in dir(nn) if name.startswith("Lazy")}
+#: A small instance of every torch.nn class with a reset_parameters method.
+EXAMPLES: dict[str, Callable[[], nn.Module]] = {
+    "AdaptiveLogSoftmaxWithLoss": lambda: nn.AdaptiveLogSoftmaxWithLoss(16, 40, [10, 20]),
+    "BatchNorm1d": lambda: nn.BatchNorm1d(8),
+    "BatchNorm2d": lambda: nn.BatchNorm2d(8),
+    "BatchNorm3d": lambda: nn.BatchNorm3d(8),
+    "Bilinear": lambda: nn.Bilinear(12, 7, 5),
+    "Conv1d": lambda: nn.Conv1d(3, 8, 3),
+    "Conv2d": lambda: nn.Conv2d(3, 8, 3),
+    "Conv3d": lambda: nn.Conv3d(3, 8, 3),
+    "ConvTranspose1d": lambda: nn.ConvTranspose1d(3, 8, 3),
+    "ConvTranspose2d": lambda: nn.ConvTranspose2d(3, 8, 3),
+    "ConvTranspose3d": lambda: nn.ConvTranspose3d(3, 8, 3),
+    "Embedding": lambda: nn.Embedding(20, 8, padding_idx=0),
+    "EmbeddingBag": lambda: nn.EmbeddingBag(20, 8),
+    "GRU": lambda: nn.GRU(8, 16),
+    "GRUCell": lambda: nn.GRUCell(8, 16),
+    "GroupNorm": lambda: nn.GroupNorm(2, 8),
+    "InstanceNorm1d": lambda: nn.InstanceNorm1d(8, affine=True, track_running_stats=True),
+    "InstanceNorm2d": lambda: nn.InstanceNorm2d(8, affine=True, track_running_stats=True),
+    "InstanceNorm3d": lambda: nn.InstanceNorm3d(8, affine=True, track_running_stats=True),
+    "LSTM": lambda: nn.LSTM(8, 16),
+    "LSTMCell": lambda: nn.LSTMCell(8, 16),
+    "LayerNorm": lambda: nn.LayerNorm(8),
+    "Linear": lambda: nn.Linear(8, 4),
+    "MultiheadAttention": lambda: nn.MultiheadAttention(16, 2, add_bias_kv=True),
+    "PReLU": lambda: nn.PReLU(8, init=0.3),
+    "RMSNorm": lambda: nn.RMSNorm(8),
+    "RNN": lambda: nn.RNN(8, 16),
+    "RNNBase": lambda: nn.RNNBase("RNN_TANH", 8, 16),
+    "RNNCell": lambda: nn.RNNCell(8, 16),
+    "RNNCellBase": lambda: nn.RNNCellBase(8, 16, bias=True, num_chunks=2),
+    "SyncBatchNorm": lambda: nn.SyncBatchNorm(8),
+    "Transformer": lambda: nn.Transformer(16, 2, 1, 1, 32, batch_first=True),
+}
+
+
+def resetting_classes() -> list[str]:
+    """Every module class in torch.nn's own namespace with a reset_parameters (or _reset_parameters) method."""
+    return sorted(
+        name
+        for name in dir(nn)
+        if isinstance(getattr(nn, name), type)
+        and issubclass(getattr(nn, name), nn.Module)
+        and any(hasattr(getattr(nn, name), m) for m in ("reset_parameters", "_reset_parameters"))
+    )
+
+
+def test_every_resetting_class_of_torch_nn_has_an_example_or_is_left_on_purpose() -> None:
+    assert sorted(set(resetting_classes()) - LEFT_ON_PURPOSE) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_torch_default_fills_every_tensor_of_every_resetting_class(name: str) -> None:
+    module = EXAMPLES[name]()
+    report = xt.init_module(module, "torch_default", seed=0)
+    assert report.untouched == [], report.untouched
+
+
+def test_the_cells_bilinear_and_prelu_get_their_reset_parameters_law() -> None:
+    # torch's RNNCellBase, Bilinear and PReLU reset_parameters: U(±1/√hidden), U(±1/√in1_features), the init constant
+    for cell in (nn.RNNCell(8, 16), nn.LSTMCell(8, 16), nn.GRUCell(8, 16)):
+        report = xt.init_module(cell, "torch_default", seed=0)
+        bound = 1.0 / math.sqrt(16)
+        for name, p in cell.named_parameters():
+            assert float(p.detach().abs().max()) <= bound, name
+            assert report.filled[name].startswith("HiddenUniform(): symmetric_uniform(0.25")
+    bil = nn.Bilinear(12, 7, 5)
+    report = xt.init_module(bil, "torch_default", seed=0)
+    assert report.filled["weight"].startswith(f"BilinearUniform(): symmetric_uniform({float(np.float32(12**-0.5))}")
+    assert report.filled["bias"] == report.filled["weight"]
+    prelu = nn.PReLU(8, init=0.3)
+    prelu.weight.data.zero_()
+    xt.init_module(prelu, "torch_default", seed=0)
+    assert torch.equal(prelu.weight, torch.full((8,), 0.3))
