@@ -17,14 +17,26 @@ Cache caveat, measured with Numba 0.68: a function whose signature contains a
 NamedTuple, a closure, or a dispatcher argument is never found in the on-disk
 cache (a new entry is written per process), so kernels take plain tuples and
 select their transform through a compile-time constant (see ``fill.py``).
+
+What the cache holds is read from Numba's own index (:func:`cache_state`,
+:func:`cache_folder`), without loading or compiling anything.  The first time
+a process must compile a kernel signature that the cache lacks,
+:func:`compile_quietly` says so once, on the ``xinit_bench.kernels`` logger at
+``WARNING`` level, naming ``xinit-bench compile``: with no logging configured,
+Python prints that one line on stderr; ``logging.getLogger("xinit_bench")``
+silences or redirects it.  A log record, unlike a warning, is not turned into
+an error by ``-W error`` or pytest's ``filterwarnings = error``, so a test run
+on a cold cache is not broken by it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numba
 from llvmlite import ir
@@ -144,8 +156,99 @@ f64_as_i64 = _bitcast(types.float64, types.int64, 64)
 i64_as_f64 = _bitcast(types.int64, types.float64, 64)
 
 
-def compile_quietly(kernel: Any, *args: Any) -> None:
-    """Compile ``kernel`` for the types of ``args`` once, before the first call.
+#: Where a signature's machine code comes from on its next compile (see :func:`cache_state`).
+CacheState = Literal["in memory", "on disk", "cold", "uncached", "unknown"]
+
+#: The logger of the one compile notice per process.
+LOG = logging.getLogger("xinit_bench.kernels")
+_NOTICE_LOCK = threading.Lock()
+_NOTICE_GIVEN = False
+
+
+def signature(*args: Any) -> tuple[Any, ...]:
+    """The Numba signature (a tuple of Numba types) that a call with ``args`` compiles."""
+    return tuple(numba.typeof(a) for a in args)
+
+
+def _state(kernel: Any, sig: tuple[Any, ...]) -> CacheState:
+    if kernel.overloads.get(sig) is not None:
+        return "in memory"
+    if not CACHE_ENABLED:
+        return "uncached"
+    try:
+        # The key and the index are those Dispatcher.compile looks up before it compiles
+        # (numba.core.caching.Cache._load_overload): the signature, the CPU's magic tuple
+        # and a hash of the bytecode, in the index of the function's source file, which is
+        # empty when that file's stamp (mtime and size) differs from the one it was saved with.
+        cache = kernel._cache
+        key = cache._index_key(sig, kernel.targetctx.codegen())
+        index = cache._cache_file._load_index()
+        name = index.get(key)
+        if name is None:
+            return "cold"
+        return "on disk" if os.path.exists(cache._cache_file._data_path(name)) else "cold"
+    except Exception:  # a Numba whose caching internals moved: the compile itself will tell
+        return "unknown"
+
+
+def cache_state(kernel: Any, *args: Any) -> CacheState:
+    """Where ``kernel``'s machine code for the types of ``args`` would come from; nothing is loaded.
+
+    ``"in memory"``: compiled or loaded by this process already; ``"on disk"``:
+    Numba's on-disk cache holds it (a load of milliseconds); ``"cold"``: it
+    must be compiled (seconds); ``"uncached"``: this process has no on-disk
+    cache (:data:`CACHE_ENABLED` is false); ``"unknown"``: this Numba's cache
+    cannot be read this way.
+    """
+    return _state(kernel, signature(*args))
+
+
+def cache_folder(kernel: Any) -> str | None:
+    """The folder of ``kernel``'s on-disk cache (``None`` when the cache is off)."""
+    if not CACHE_ENABLED:
+        return None
+    path = getattr(getattr(kernel, "_cache", None), "cache_path", None)
+    return None if path is None else str(path)
+
+
+def start_numba() -> None:
+    """Do Numba's once-per-process start-up now: the first load or compile of any kernel pays it otherwise.
+
+    The CPU target's ``refresh()`` imports Numba's extra registries (its
+    NumPy and linear-algebra implementations, SciPy's BLAS among them): about
+    0.3 to 0.8 s of CPU, cached or not, which is no compilation.
+    """
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()
+
+
+def _announce(kernel: Any, sig: tuple[Any, ...]) -> None:
+    """Log, once per process, that a kernel signature is about to be compiled because the cache lacks it."""
+    global _NOTICE_GIVEN
+    with _NOTICE_LOCK:
+        if _NOTICE_GIVEN:
+            return
+        _NOTICE_GIVEN = True
+    types = ", ".join(str(t) for t in sig)
+    LOG.warning(
+        "xinit-bench: compiling %s(%s), which is not in Numba's on-disk cache (%s); a first call of each "
+        "kernel compiles for a few seconds. Run `xinit-bench compile` once per environment to compile "
+        "every kernel ahead of time.",
+        kernel.__name__,
+        types,
+        cache_folder(kernel) or "no cache folder",
+    )
+
+
+def compile_quietly(kernel: Any, *args: Any, announce: bool = True) -> bool:
+    """Compile ``kernel`` for the types of ``args`` once, before the first call; True if it compiled.
+
+    A signature that Numba's on-disk cache holds is loaded, not compiled
+    (False is returned).  One that the cache lacks is compiled; the first
+    such compile of the process is announced on :data:`LOG` (see the module
+    docstring) unless ``announce`` is false, as it is for ``xinit-bench
+    compile``, whose job that is.
 
     The fills inline a deep chain of small functions into one loop (that is
     what lets LLVM vectorise it).  On that IR Numba 0.68's SSA pass emits
@@ -157,11 +260,15 @@ def compile_quietly(kernel: Any, *args: Any) -> None:
     """
     key = (id(kernel), tuple(_type_tag(a) for a in args))
     if key in _COMPILED:
-        return
-    sig = tuple(numba.typeof(a) for a in args)
+        return False
+    sig = signature(*args)
+    if announce and CACHE_ENABLED and not _NOTICE_GIVEN and _state(kernel, sig) == "cold":
+        _announce(kernel, sig)
+    misses = sum(kernel.stats.cache_misses.values())
     from numba.core.errors import NumbaIRAssumptionWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
         kernel.compile(sig)
     _COMPILED.add(key)
+    return bool(sum(kernel.stats.cache_misses.values()) > misses)

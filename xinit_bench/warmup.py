@@ -11,6 +11,14 @@ instead. ``xinit-bench compile`` is its command line; ``make test`` and
 
 Compiling gives exactly the code a first call would compile, so the bits are
 the same whether or not the cache was warmed.
+
+:func:`cache_status` says how many of those signatures the on-disk cache
+holds, read from Numba's index without loading or compiling any
+(``xinit-bench info`` and the last line of ``xinit-bench compile``).  Whether
+a signature was compiled or loaded is Numba's own count of cache misses, not
+a guess from its CPU time: the first signature of a process also pays
+Numba's start-up (:func:`~xinit_bench.kernels._jit.start_numba`, about half
+a second), which is no compilation and which no cache can hold.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels import _jit
 from .kernels import activations as _act
 from .kernels import fill as _fill
 from .kernels import runs as _runs
@@ -29,7 +38,7 @@ from .kernels._jit import compile_quietly
 from .kernels.kinds import KINDS
 from .validation import check_choice
 
-__all__ = ["DTYPES", "GROUPS", "CompileRecord", "compile_all", "targets"]
+__all__ = ["DTYPES", "GROUPS", "CacheStatus", "CompileRecord", "cache_status", "compile_all", "targets"]
 
 #: Output dtypes every fill and activation kernel is compiled for.
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -47,11 +56,13 @@ _N_PARAMS = {**_runs.PARAMS, "bits": 0}
 
 @dataclass(frozen=True)
 class CompileRecord:
-    """One compiled signature: what, and the CPU seconds it took (0 when the cache had it)."""
+    """One signature made ready: what, the CPU seconds it took, and whether it was compiled or loaded."""
 
     kernel: str
     dtype: str
     cpu_seconds: float
+    #: True if Numba compiled it (a cache miss), False if it loaded it from the on-disk cache.
+    compiled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -146,14 +157,15 @@ def compile_all(
     dtypes
         Output dtypes, ``"float32"`` and/or ``"float64"``.
     progress
-        Called with each signature's label once it is compiled.
+        Called with each signature's label once it is compiled or loaded.
     total
         Called once, first, with the number of signatures.
 
     Returns
     -------
     list of CompileRecord
-        The CPU seconds of each signature: a cached one costs milliseconds.
+        The CPU seconds of each signature (a cached one costs milliseconds)
+        and whether Numba compiled it or loaded it from its on-disk cache.
 
     Examples
     --------
@@ -165,11 +177,64 @@ def compile_all(
     work = targets(groups, dtypes)
     if total is not None:
         total(len(work))
+    _jit.start_numba()  # Numba's own start-up, so that it is not booked to the first signature
     records = []
     for name, dtype, kernel, args in work:
         started = time.process_time()
-        compile_quietly(kernel, *args)
-        records.append(CompileRecord(name, dtype, time.process_time() - started))
+        compiled = compile_quietly(kernel, *args, announce=False)
+        records.append(CompileRecord(name, dtype, time.process_time() - started, compiled))
         if progress is not None:
             progress(f"{name} {dtype}")
     return records
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """What Numba's on-disk cache holds of the signatures :func:`compile_all` compiles."""
+
+    #: Whether the kernels use an on-disk cache at all (``kernels._jit.CACHE_ENABLED``).
+    enabled: bool
+    #: The cache folders of the kernels (one for all of them, as a rule).
+    folders: tuple[str, ...]
+    #: Signatures whose machine code is cached (on disk, or loaded by this process).
+    warm: int
+    #: All the signatures of :func:`targets`.
+    total: int
+    #: ``(kernel, dtype)`` of each signature that is not cached.
+    cold: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "enabled": self.enabled,
+            "folders": list(self.folders),
+            "warm": self.warm,
+            "total": self.total,
+            "cold": [list(c) for c in self.cold],
+        }
+
+
+def cache_status(groups: Sequence[str] = GROUPS, dtypes: Sequence[str] = DTYPES) -> CacheStatus:
+    """How many of the signatures of :func:`targets` the on-disk cache holds, read from Numba's index.
+
+    Nothing is compiled or loaded: each signature's key is looked up in the
+    cache index of its kernel, as Numba looks it up before compiling
+    (:func:`xinit_bench.kernels._jit.cache_state`).  About a millisecond per
+    signature.
+
+    Examples
+    --------
+    >>> status = cache_status(["fills"], ["float32"])
+    >>> status.total == len(targets(["fills"], ["float32"])) and 0 <= status.warm <= status.total
+    True
+    """
+    work = targets(groups, dtypes)
+    folders: list[str] = []
+    cold = []
+    for name, dtype, kernel, args in work:
+        folder = _jit.cache_folder(kernel)
+        if folder is not None and folder not in folders:
+            folders.append(folder)
+        if _jit.cache_state(kernel, *args) not in ("on disk", "in memory"):
+            cold.append((name, dtype))
+    return CacheStatus(_jit.CACHE_ENABLED, tuple(folders), len(work) - len(cold), len(work), tuple(cold))

@@ -1,11 +1,6 @@
-"""``xinit_bench.warmup`` and ``xinit-bench compile``: the warm-up compiles what the library calls."""
+"""``xinit_bench.warmup``: the warm-up compiles what the library calls, and the cache then holds all of it."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +9,7 @@ import xinit_bench as xb
 from xinit_bench import propagation
 from xinit_bench.kernels import activations as A
 from xinit_bench.kernels import fill as K
-from xinit_bench.warmup import compile_all, targets
+from xinit_bench.warmup import cache_status, compile_all, targets
 
 
 def _signatures() -> dict[str, int]:
@@ -61,6 +56,15 @@ def test_records_are_cheap_once_cached() -> None:
     # A cached signature is a dictionary look-up in this process: well under a
     # second even on a loaded machine (a compile takes seconds).
     assert max(r.cpu_seconds for r in again) < 0.5
+    assert not any(r.compiled for r in again)  # Numba's own count: no cache miss
+
+
+def test_after_compile_all_the_cache_holds_every_signature() -> None:
+    compile_all(["fills", "runs"], ["float32"])
+    status = cache_status(["fills", "runs"], ["float32"])
+    assert status.enabled and status.total == len(targets(["fills", "runs"], ["float32"]))
+    assert status.warm == status.total and status.cold == ()
+    assert len(status.folders) == 1  # every kernel module lives in one folder, so one cache folder
 
 
 def test_bad_group_or_dtype_is_a_value_error() -> None:
@@ -68,24 +72,3 @@ def test_bad_group_or_dtype_is_a_value_error() -> None:
         compile_all(["kernels"])
     with pytest.raises(ValueError, match="dtype must be one of"):
         compile_all(["fills"], ["float16"])
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xinit_bench.cli", "compile", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-    )
-
-
-def test_compile_cli_writes_json_and_refuses_bad_options(tmp_path: Path) -> None:
-    proc = _cli("--groups", "fills", "--dtypes", "float32", "--json", "out.json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads((tmp_path / "out.json").read_text())
-    assert {s["kernel"] for s in data["signatures"]} >= {"serial_uniform", "fill_truncated_normal_tail"}
-    assert "signatures ready in the cache" in proc.stdout
-    bad = _cli("--groups", "nope", cwd=tmp_path)
-    assert bad.returncode == 2 and "\n" not in bad.stderr.strip() and "Traceback" not in bad.stderr

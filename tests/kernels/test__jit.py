@@ -1,4 +1,6 @@
-"""The library without a writable Numba cache: one warning, uncached kernels, the same bits.
+"""``kernels/_jit.py``: the cache decision, what the cache holds, and the one compile notice.
+
+The library without a writable Numba cache: one warning, uncached kernels, the same bits.
 
 Two reproductions, each in a fresh interpreter (the decision is made once, at import):
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import stat
@@ -179,3 +182,112 @@ def test_writable_cache_dir_is_used(tmp_path: Path) -> None:
     assert result["cache_warnings"] == 0
     assert result["digest"] == cached_digest()
     assert any((tmp_path / "cache").rglob("*.nbi"))
+
+
+# --- what the cache holds, and the one compile notice per process ------------------------
+
+
+def test_cache_state_reads_numbas_index_without_compiling() -> None:
+    import numpy as np
+
+    from xinit_bench.kernels import fill
+
+    kernel = fill.SERIAL_FILLS["uniform"]
+    key = (np.uint32(0), np.uint32(0), np.uint32(0))
+    params = (np.float32(0.0), np.float32(1.0), np.float32(1.0))
+    _jit.compile_quietly(kernel, np.empty(4, np.float32), key, 0, params)
+    assert _jit.cache_state(kernel, np.empty(4, np.float32), key, 0, params) == "in memory"
+    # A 2-d output is a signature the library never compiles: looked up, not compiled.
+    before = len(kernel.signatures)
+    assert _jit.cache_state(kernel, np.empty((2, 2), np.float32), key, 0, params) == "cold"
+    assert len(kernel.signatures) == before
+    assert _jit.cache_folder(kernel) is not None and Path(_jit.cache_folder(kernel) or "").is_dir()
+
+
+def _fresh_signatures(monkeypatch: pytest.MonkeyPatch, state: str) -> None:
+    """Two compile_quietly calls in a process that has given no notice yet, every signature reading ``state``."""
+    import numpy as np
+
+    from xinit_bench.kernels import fill
+
+    monkeypatch.setattr(_jit, "_COMPILED", set())
+    monkeypatch.setattr(_jit, "_NOTICE_GIVEN", False)
+    monkeypatch.setattr(_jit, "_state", lambda kernel, sig: state)
+    key = (np.uint32(0), np.uint32(0), np.uint32(0))
+    for kind, n_params in (("uniform", 3), ("normal", 2)):  # signatures the library compiles (see warmup.py)
+        params = tuple(np.float32(0.5) for _ in range(n_params))
+        _jit.compile_quietly(fill.SERIAL_FILLS[kind], np.empty(4, np.float32), key, 0, params)
+
+
+def test_a_cold_cache_is_announced_once_per_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="xinit_bench"):
+        _fresh_signatures(monkeypatch, "cold")
+    notices = [r for r in caplog.records if r.name == "xinit_bench.kernels"]
+    assert len(notices) == 1  # two cold signatures, one notice
+    message = notices[0].getMessage()
+    assert "xinit-bench compile" in message and "not in Numba's on-disk cache" in message
+    assert "serial_uniform" in message
+
+
+@pytest.mark.parametrize("state", ["on disk", "in memory", "uncached", "unknown"])
+def test_no_notice_when_nothing_must_compile(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, state: str
+) -> None:
+    # uncached: CacheUnavailableWarning has said it, and `xinit-bench compile` could not help there
+    with caplog.at_level(logging.DEBUG, logger="xinit_bench"):
+        _fresh_signatures(monkeypatch, state)
+    assert [r for r in caplog.records if r.name == "xinit_bench.kernels"] == []
+
+
+def test_the_warm_up_itself_gives_no_notice(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from xinit_bench.kernels import fill
+
+    monkeypatch.setattr(_jit, "_COMPILED", set())
+    monkeypatch.setattr(_jit, "_NOTICE_GIVEN", False)
+    monkeypatch.setattr(_jit, "_state", lambda kernel, sig: "cold")
+    key = (np.uint32(0), np.uint32(0), np.uint32(0))
+    params = tuple(np.float32(0.5) for _ in range(3))
+    with caplog.at_level(logging.DEBUG, logger="xinit_bench"):
+        _jit.compile_quietly(fill.SERIAL_FILLS["uniform"], np.empty(4, np.float32), key, 0, params, announce=False)
+    assert caplog.records == []
+
+
+_NOTICE_CHILD = r"""
+import xinit_bench
+xinit_bench.uniform(1000, -1.0, 1.0, seed=1)  # the serial uniform kernel
+xinit_bench.normal(1000, seed=1)              # the serial normal kernel
+print("done")
+"""
+
+
+@pytest.mark.slow
+@_NEEDS_LOCATOR_SETTING
+def test_a_process_on_a_cold_cache_says_so_once_and_a_warm_one_says_nothing(tmp_path: Path) -> None:
+    """Two real compiles in a fresh cache folder: one line on stderr, under -W error; then none."""
+    env = base_env() | {
+        "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+    }
+
+    def child() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-W", "error", "-c", _NOTICE_CHILD],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    cold = child()
+    assert cold.returncode == 0 and cold.stdout.strip() == "done", cold.stderr[-3000:]
+    lines = [line for line in cold.stderr.splitlines() if "xinit-bench compile" in line]
+    assert len(lines) == 1, cold.stderr
+    assert str(tmp_path / "cache") in lines[0]
+    warm = child()
+    assert warm.returncode == 0 and warm.stdout.strip() == "done", warm.stderr[-3000:]
+    assert "xinit-bench compile" not in warm.stderr and warm.stderr == ""
