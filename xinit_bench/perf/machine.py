@@ -72,6 +72,10 @@ def cpu_model_and_flags(cpuinfo: str = "/proc/cpuinfo") -> tuple[str, list[str]]
     return model, flags
 
 
+#: The optional back ends whose versions :func:`describe` reports (``None``: not installed).
+OPTIONAL = ("torch", "dask", "zarr")
+
+
 def _version(distribution: str) -> str:
     try:
         from importlib.metadata import version
@@ -79,6 +83,16 @@ def _version(distribution: str) -> str:
         return version(distribution)
     except Exception:
         return "unknown"
+
+
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or ``None`` when it is not installed; nothing is imported."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 def environment() -> dict[str, Any]:
@@ -100,12 +114,15 @@ def environment() -> dict[str, Any]:
 
 
 def describe() -> dict[str, Any]:
-    """:func:`environment` with the threading layer picked as the library's fills pick it, plus the CPU."""
+    """:func:`environment` with the threading layer picked as the library's fills pick it, the CPU
+    and the versions of the optional back ends (:data:`OPTIONAL`, ``None`` where not installed)."""
     threading_layer(initialise=True)  # the layer the fills use (TBB where installed), not the first launch's
     env = environment()
     model, flags = cpu_model_and_flags()
     env["cpu_model"] = model
     env["simd_flags"] = [f for f in SIMD_FLAGS if f in flags]
+    for name in OPTIONAL:
+        env[name] = installed_version(name)
     return env
 
 
