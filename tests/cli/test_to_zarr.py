@@ -30,9 +30,11 @@ def test_writes_the_local_fill_and_resumes(tmp_path: Path, capsys: pytest.Captur
 @pytest.mark.parametrize(
     "extra,words",
     [
-        (["--chunks", "7,3,1"], "chunks must have one entry per axis"),
+        (["--chunks", "7,3,1"], "error: --chunks must have one entry per axis"),
         (["--param", "gain"], "expected NAME=VALUE"),
-        (["--param", "mode=sideways"], "mode must be one of"),
+        (["--param", "mode=sideways"], "error: --param mode must be one of"),
+        (["--workers", "0"], "error: --workers must be an int"),
+        (["--shape", "6,-4"], "error: --shape[1] must be an int >= 0, got -4"),
         (["--dtype", "int8"], "invalid choice"),
         (["--shape", "3,x"], "expected comma-separated ints"),
     ],
@@ -59,4 +61,20 @@ def test_an_existing_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["to-zarr", "--shape", "6,4", str(store)]) == 0
     capsys.readouterr()
     assert main(["to-zarr", "--shape", "6,4", str(store)]) == 2
-    assert "store must not exist unless overwrite=True" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "OUT.zarr must not exist unless --overwrite or --resume" in err
+    assert "overwrite=True" not in err and "store must" not in err  # the CLI's names, not the library's
+
+
+def test_dry_run_says_nothing_was_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "w.zarr"
+    assert main(["to-zarr", "--shape", "30,8", "--chunks", "7,8", "--dry-run", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "5 chunks" in out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("  dry run: nothing was written (") and last.endswith("w.zarr untouched)")
+    assert not store.exists()
+    assert main(["to-zarr", "--shape", "30,8", "--dry-run", "--json", "-", str(store)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dry_run"] is True and data["result"] is None and data["chunks_to_write"] == data["chunks_total"]
+    assert not store.exists()

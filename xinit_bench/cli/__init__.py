@@ -9,7 +9,9 @@ study), ``info`` (versions, threading layer, CPU, threads), ``compile``
 (every kernel into the on-disk cache), ``to-zarr`` (a tensor
 larger than memory into a zarr store, chunk by chunk).  Tables by
 default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it
-beside the tables.  Usage errors are one line on stderr with exit status 2.
+beside the tables.  Usage errors are one line on stderr with exit status 2,
+naming the CLI's flags (``--shape``), not the library's keywords (``shape=``).
+Tables fit 100 columns.
 The CLI, unlike the library, may set the thread count (``--threads``) and
 records what it used.
 """
@@ -21,7 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from . import bench, compile, gains, gate, info, models, propagate, to_zarr
-from .common import UsageError, fail, one_line_errors
+from .common import UsageError, fail, flag_names, one_line_errors, use_flags
 
 __all__ = ["build_parser", "main"]
 
@@ -43,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``xinit-bench``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    use_flags(*flag_names(_subparser(parser, args.command)))
     try:
         return int(args.func(args))
     except UsageError as exc:  # an output that could not be written at the end of a run
@@ -51,3 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``command`` (its flags name the library's parameters in error messages)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
+    return parser

@@ -7,7 +7,12 @@
   instead of the tables; with PATH, the tables as usual and JSON in PATH.
   Output paths are checked for writability up front (:func:`check_writable`).
 * A progress bar on stderr, only when stderr is a terminal (:func:`progress`).
-* Tables on stdout with a fixed width when stdout is not a terminal (:func:`console`).
+* Tables on stdout at most :data:`WIDTH` columns wide (:func:`console`).
+* The library names its parameters as Python does (``shape must ...``,
+  ``overwrite=True``); an error message reaches the user with the CLI's
+  flags instead (``--shape must ...``, ``--overwrite``): :func:`use_flags`
+  takes the mapping from the subcommand's own parser, once, and :func:`fail`
+  applies it (:func:`cli_message`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -28,6 +34,13 @@ from ..validation import writable_problem
 STDOUT = "-"
 #: Exit status of a usage error.
 USAGE = 2
+#: Widest table, in columns, on a terminal or not: wider tables wrap or drop columns (the rest is in --json).
+WIDTH = 100
+
+#: Python parameter name -> the CLI's name for it, for the subcommand being run (:func:`use_flags`).
+_FLAGS: dict[str, str] = {}
+#: The parameters among them that are switches (``overwrite=True`` reads ``--overwrite``).
+_SWITCHES: set[str] = set()
 
 
 class UsageError(Exception):
@@ -35,9 +48,95 @@ class UsageError(Exception):
 
 
 def fail(prog: str, message: str, code: int = USAGE) -> int:
-    """Write ``<prog>: error: <message>`` on stderr and return ``code``."""
-    sys.stderr.write(f"{prog}: error: {message}\n")
+    """Write ``<prog>: error: <message>`` on stderr, in the CLI's names (:func:`cli_message`), and return ``code``."""
+    sys.stderr.write(f"{prog}: error: {cli_message(message)}\n")
     return code
+
+
+def flag_names(parser: argparse.ArgumentParser) -> tuple[dict[str, str], set[str]]:
+    """``{dest: flag}`` for every option of ``parser`` (its metavar for a positional), and the switches among them.
+
+    A plural flag also stands for its singular where the library uses that
+    (``--dtypes`` for ``dtype``, ``--sizes`` for ``size``).
+    """
+    names: dict[str, str] = {}
+    switches: set[str] = set()
+    for action in parser._actions:
+        if action.dest in (argparse.SUPPRESS, "help"):
+            continue
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs:
+            names[action.dest] = longs[0]
+        elif not action.option_strings:
+            names[action.dest] = str(action.metavar or action.dest)
+        else:
+            continue
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            switches.add(action.dest)
+    for dest, flag in list(names.items()):
+        if dest.endswith("s") and dest[:-1] not in names:
+            names[dest[:-1]] = flag
+    return names, switches
+
+
+def use_flags(names: Mapping[str, str], switches: set[str] | frozenset[str] = frozenset()) -> None:
+    """Set the mapping :func:`cli_message` applies (called by ``main`` for the subcommand it runs).
+
+    ``names`` maps a Python parameter name to its CLI spelling; a command adds
+    names that only it knows (``to-zarr``'s ``--param NAME``) with :func:`add_flags`.
+    """
+    _FLAGS.clear()
+    _FLAGS.update(names)
+    _SWITCHES.clear()
+    _SWITCHES.update(switches)
+
+
+def add_flags(names: Mapping[str, str]) -> None:
+    """Add names to the mapping of :func:`use_flags` without replacing the parser's."""
+    for name, flag in names.items():
+        _FLAGS.setdefault(name, flag)
+
+
+def cli_message(message: str, names: Mapping[str, str] | None = None, switches: set[str] | None = None) -> str:
+    """``message`` with the library's parameter names in the CLI's spelling.
+
+    Three forms are rewritten, and only these, so that prose is left alone:
+    a switch written as a keyword (``overwrite=True`` -> ``--overwrite``,
+    ``=False`` -> ``no --overwrite``); a bare keyword (``pass seed= or
+    generator=`` -> ``pass --seed or generator=``); and a parameter that is
+    the subject of a clause, at the start of the message or after ``: `` or
+    ``; `` (``shape[1] must be ...`` -> ``--shape[1] must be ...``).  A value
+    echoed back as ``name=value`` (``got batch=256, repeats=8``) is left as
+    it is.  Names are the mapping of :func:`use_flags` unless given.
+
+    Examples
+    --------
+    >>> cli_message("store must not exist unless overwrite=True", {"store": "OUT.zarr", "overwrite": "--overwrite"},
+    ...             {"overwrite"})
+    'OUT.zarr must not exist unless --overwrite'
+    >>> cli_message("chunks must have one entry per axis, got (7, 3, 1)", {"chunks": "--chunks"})
+    '--chunks must have one entry per axis, got (7, 3, 1)'
+    """
+    table = _FLAGS if names is None else names
+    flags = _SWITCHES if switches is None else switches
+    if not table:
+        return message
+    words = "|".join(re.escape(n) for n in sorted(table, key=len, reverse=True))
+
+    def keyword(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if value in ("True", "False"):
+            if name not in flags:
+                return match.group(0)
+            return table[name] if value == "True" else f"no {table[name]}"
+        return table[name]  # a bare keyword: nothing follows the "="
+
+    out = re.sub(rf"(?<![\w.-])({words})=(True|False|(?=[\s,;:)]|$))", keyword, message)
+    return re.sub(
+        rf"(^|: |; )({words})(?=(\[\d+\])? must\b)",
+        lambda m: m.group(1) + table[m.group(2)],
+        out,
+    )
 
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -137,12 +236,16 @@ def emit_json(data: Any, target: Path, *, out: TextIO | None = None, err: TextIO
     (sys.stderr if err is None else err).write(f"wrote {target}\n")
 
 
-def console(out: TextIO | None = None, width: int = 132) -> Any:
-    """A rich console on ``out`` (default stdout), ``width`` columns wide when it is not a terminal."""
+def console(out: TextIO | None = None, width: int = WIDTH) -> Any:
+    """A rich console on ``out`` (default stdout), ``width`` columns wide, or the terminal's width if narrower."""
+    import shutil
+
     from rich.console import Console
 
     stream = sys.stdout if out is None else out
-    return Console(file=stream, width=None if stream.isatty() else width)
+    if stream.isatty():
+        width = min(width, shutil.get_terminal_size((width, 24)).columns)
+    return Console(file=stream, width=width)
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 Before any chunk is written it prints what it will do: the bytes and chunks,
 the free disk space (a store that would not fit is refused) and an estimate of
-the peak memory.  Then a progress bar, and a summary with the throughput.
+the peak memory.  Then a progress bar, and a summary with the throughput;
+with ``--dry-run``, a line saying that nothing was written instead.
 ``--resume`` continues an interrupted run; the bytes are those of one
-uninterrupted run.
+uninterrupted run.  The library's refusals name the CLI's flags
+(``--chunks must have one entry per axis ...``; see :func:`.common.cli_message`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ import argparse
 from typing import Any
 
 from ..schemes import NAMED_SCHEMES
-from .common import UsageError, add_json_option, console, emit_json, json_target, one_line_errors, progress, to_stdout
+from .common import (
+    UsageError,
+    add_flags,
+    add_json_option,
+    console,
+    emit_json,
+    json_target,
+    one_line_errors,
+    progress,
+    to_stdout,
+)
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 #: The schemes and raw samplers (xinit_bench.dask.FUNCTIONS without the aliases), named without importing dask.
@@ -105,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     kwargs = dict(args.param)
+    add_flags({name: f"--param {name}" for name in kwargs})  # the library names them as keywords
     try:
         plan = xd.plan_zarr(
             args.store,
@@ -122,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     data: dict[str, Any] = {
         "store": str(plan.path),
+        "dry_run": bool(args.dry_run),
         "scheme": args.scheme,
         "shape": list(plan.recipe.shape),
         "dtype": plan.recipe.dtype,
@@ -138,13 +152,19 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         out.print(
             f"to-zarr: {args.scheme}{plan.recipe.shape} {plan.recipe.dtype} -> {plan.path}: "
-            f"{_gib(plan.bytes_total)} in {plan.total_chunks} chunks of {plan.chunks} ({_gib(plan.chunk_bytes)} each)"
+            f"{_gib(plan.bytes_total)} in {plan.total_chunks} chunks of {plan.chunks} ({_gib(plan.chunk_bytes)} each)",
+            soft_wrap=True,
         )
         out.print(
             f"  disk: {_gib(plan.bytes_to_write)} to write ({len(plan.missing)} chunks), {_gib(plan.free_bytes)} free; "
-            f"memory: about {_gib(plan.memory_estimate)} peak ({args.workers} chunks in flight)"
+            f"memory: about {_gib(plan.memory_estimate)} peak ({args.workers} chunks in flight)",
+            soft_wrap=True,
         )
-    if not args.dry_run:
+    if args.dry_run:
+        data["result"] = None
+        if not quiet:
+            out.print(f"  dry run: nothing was written ({plan.path} untouched)", highlight=False, soft_wrap=True)
+    else:
         with progress("to-zarr", unit="chunks") as bar:
             result = xd.write_zarr(plan, progress=bar.update)
         data["result"] = result.to_dict()
@@ -152,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
             rate = result.bytes_written / result.seconds / 2**30 if result.seconds > 0 else 0.0
             out.print(
                 f"  wrote {result.chunks_written} chunks ({_gib(result.bytes_written)}) in {result.seconds:.1f} s, "
-                f"{rate:.2f} GiB/s; skipped {result.chunks_skipped} already written"
+                f"{rate:.2f} GiB/s; skipped {result.chunks_skipped} already written",
+                soft_wrap=True,
             )
     if json_to is not None:
         emit_json(data, json_to)
