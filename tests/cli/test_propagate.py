@@ -84,7 +84,7 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--depth", "0"], "depth must be an int >= 1, got 0"),
         (["--width", "0"], "width must be an int >= 1, got 0"),
         (["--depth", "x"], "argument --depth: invalid int value"),
-        (["--bias-std", "-1"], "bias_std must be a finite real number >= 0.0, got -1.0"),
+        (["--bias-std", "-1"], "--bias-std must be a finite real number >= 0.0, got -1.0"),
         (["--widths", "8,8", "--depth", "2"], "not both"),
         (["--widths", "8,a"], "not a comma-separated list of integers"),
         (["--init", "glorot"], "'lecun_truncated_normal', 'standard', got 'glorot'"),
@@ -187,3 +187,23 @@ def test_gains_bad_q(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["gains", "--q", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "xinit-bench gains: error: --q must be finite and > 0, got -1.0"
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_gains_table_fits_100_columns_with_nothing_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(["gains"]) == 0
+    text = capsys.readouterr().out
+    assert _widest(text) <= 100 and "…" not in text
+    # the notes the table has no room for follow it, one per activation
+    assert "  sigmoid: infeasible: needs sigma_b^2 = " in text and "  gelu: unstable fixed point (slope " in text
+
+
+def test_propagate_tables_fit_100_columns_with_nothing_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["propagate", "--activation", "tanh", "--init", "xavier_normal", *SMALL, "--no-plot"]
+    assert _main(argv) == 0
+    text = capsys.readouterr().out
+    assert _widest(text) <= 100 and "…" not in text
+    assert "Var[dL/dW^l] theory" in text and "weight gradients" in text

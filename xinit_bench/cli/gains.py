@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import Any, TextIO
 
 from .. import propagation as prop
 from .common import UsageError, add_json_option, console, emit_json, fail, json_target, one_line_errors, to_stdout
@@ -58,44 +58,47 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _slope(cg: prop.CriticalGain) -> str:
-    tag = "" if cg.stable else " unstable"
-    return f"{cg.length_slope:.3f}{tag}"
+    return f"{cg.length_slope:.3f}" + ("" if cg.stable else "!")
 
 
-def print_gains(rows: list[dict[str, Any]], q: float) -> None:
-    """Print the gain table of :func:`~xinit_bench.propagation.gain_table` on stdout."""
+def _fixed_point(cg: prop.CriticalGain) -> str:
+    """The first word of the edge-of-chaos note: stable, marginal, unstable or infeasible."""
+    return cg.note.split(":")[0].split(" ")[0] if cg.note else "-"
+
+
+def print_gains(rows: list[dict[str, Any]], q: float, out: TextIO | None = None) -> None:
+    """Print the gain table of :func:`~xinit_bench.propagation.gain_table` on ``out`` (default stdout).
+
+    The table fits 100 columns: the edge-of-chaos sigma_w, which is the
+    backward gain (both set chi_1 = 1), is not repeated, and the edge-of-chaos
+    notes that say more than "stable fixed point" follow the table, one line
+    per activation; every field is in ``--json``.
+    """
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(
         title=f"critical gains g (Var[W] = g^2 / fan_in) at q* = {q:g}",
         title_justify="left",
-        caption=escape(
-            "forward: g^2 E[phi(sqrt(q*) z)^2] = q*;  backward: chi_1 = g^2 E[phi'^2] = 1;  edge of chaos: "
-            "chi_1 = 1 with a bias sigma_b that puts q* on the length map.\n"
-            "chi_1 at q*: g^2 E[phi'(sqrt(q*) z)^2] of the forward gain, the per-layer gradient factor "
-            "(Schoenholz et al. 2017); phase: ordered (chi_1 < 1 - 1e-3, gradients vanish as chi_1^L), "
-            "critical (|chi_1 - 1| <= 1e-3) or chaotic (chi_1 > 1 + 1e-3, gradients explode).  "
-            "Only the backward and edge-of-chaos gains are critical by construction.\n"
-            "slope at q*: d q^l / d q^(l-1) of the forward-criterion network at q*; above 1 the fixed "
-            "point is unstable and q drifts away geometrically with depth.  "
-            "pytorch: torch.nn.init.calculate_gain, '-' where PyTorch rejects the name."
-        ),
-        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
-    for column in (
-        "activation",
-        "pytorch",
-        "forward g",
-        "chi_1 at q*",
-        "phase",
-        "slope at q*",
-        "backward g",
-        "EoC sigma_w",
-        "EoC sigma_b",
-        "edge of chaos",
-    ):
-        table.add_column(column, justify="left" if column in ("activation", "phase", "edge of chaos") else "right")
+    heads = (
+        ("activation", "left"),
+        ("torch", "right"),
+        ("forward\ng", "right"),
+        ("chi_1\nat q*", "right"),
+        ("phase", "left"),
+        ("slope\nat q*", "right"),
+        ("backward\ng", "right"),
+        ("EoC\nsigma_b", "right"),
+        ("EoC fixed\npoint", "left"),
+    )
+    for head, justify in heads:
+        table.add_column(head, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    notes = []
     for r in rows:
         fwd, bwd, eoc = (r[c] for c in prop.CRITERIA)
         torch = "-" if r["pytorch"] is None else f"{r['pytorch']:.4f}"
@@ -107,8 +110,27 @@ def print_gains(rows: list[dict[str, Any]], q: float) -> None:
             fwd.phase,
             _slope(fwd),
             f"{bwd.gain:.4f}",
-            f"{eoc.gain:.4f}" if eoc.feasible else "-",
             f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
-            escape(eoc.note),
+            _fixed_point(eoc),
         )
-    console(width=160).print(table)
+        if eoc.note and eoc.note != "stable fixed point":
+            notes.append(f"  {r['activation']}: {eoc.note}")
+    con = console(out)
+    con.print(table)
+    for line in notes:
+        con.print(escape(line), highlight=False)
+    con.print(
+        escape(
+            "forward: g^2 E[phi(sqrt(q*) z)^2] = q*;  backward: chi_1 = g^2 E[phi'^2] = 1;  edge of chaos (EoC): "
+            "chi_1 = 1 with a bias sigma_b that puts q* on the length map; its sigma_w is the backward g ('-' for "
+            "sigma_b where none exists).\n"
+            "chi_1 at q*: g^2 E[phi'(sqrt(q*) z)^2] of the forward gain, the per-layer gradient factor "
+            "(Schoenholz et al. 2017); phase: ordered (chi_1 < 1 - 1e-3, gradients vanish as chi_1^L), "
+            "critical (|chi_1 - 1| <= 1e-3) or chaotic (chi_1 > 1 + 1e-3, gradients explode).  "
+            "Only the backward and edge-of-chaos gains are critical by construction.\n"
+            "slope at q*: d q^l / d q^(l-1) of the forward-criterion network at q*; '!' above 1, where the fixed "
+            "point is unstable and q drifts away geometrically with depth.  "
+            "torch: torch.nn.init.calculate_gain, '-' where PyTorch rejects the name."
+        ),
+        highlight=False,
+    )

@@ -55,11 +55,18 @@ def run(args: argparse.Namespace) -> int:
             row["materialize"] = materialize_rss_fresh(name)
         results.append(row)
     if not to_stdout(json_to):
+        from rich import box
         from rich.table import Table
 
-        table = Table(title=f"whole-model init, medians of {args.repeats} (s)")
+        table = Table(
+            title=f"whole-model init, seconds, medians of {args.repeats}; vs: speed-up, torch's time / xinit's",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
         for col in ("model", "params", "default", "torch loop", "xinit", "vs loop", "vs default", "load", "RSS/bytes"):
-            table.add_column(col)
+            table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
         for r in results:
             med = r["median_s"]
             table.add_row(

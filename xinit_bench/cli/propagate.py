@@ -246,35 +246,44 @@ def _ratio(measured: float, theory: float) -> str:
 
 
 def print_propagation(result: prop.PresetResult) -> None:
-    """Print one per-layer table per run of ``result`` on stdout."""
+    """Print the per-layer tables of each run of ``result`` on stdout.
+
+    Two tables per run, so that each fits 100 columns: the forward and
+    backward second moments, then the weight-gradient variance.
+    """
     from rich.markup import escape
     from rich.table import Table
 
-    con = console(width=160)
+    con = console()
     con.print(f"[bold]xinit-bench propagate[/bold]  {escape(result.name)}: {escape(result.description)}")
     for label, (sim, theory) in result.runs.items():
-        table = Table(
-            title=escape(
-                f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
-                f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"
-            ),
-            title_justify="left",
-            caption="measured: Monte Carlo mean ± standard error over repeats; ratio: measured / theory",
-            caption_justify="left",
+        title = (
+            f"{label}: {sim.activation}, {sim.init}, widths {_widths_label(sim.widths)}, "
+            f"batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"
         )
-        table.add_column("layer", justify="right")
-        for _stat, head in (_FORWARD, _BACKWARD, _WEIGHT):
-            table.add_column(escape(f"{head} theory"), justify="right")
-            table.add_column("measured", justify="right")
-            table.add_column("ratio", justify="right")
-        for l in range(sim.depth):
-            cells = [str(l + 1)]
-            for stat, _head in (_FORWARD, _BACKWARD, _WEIGHT):
-                t = float(getattr(theory, stat)[l])
-                m, se = float(sim.mean[stat][l]), float(sim.se[stat][l])
-                cells += [_fmt(t), _measured(m, se), _ratio(m, t)]
-            table.add_row(*cells)
-        con.print(table)
+        groups = ((_FORWARD, _BACKWARD), (_WEIGHT,))
+        for number, group in enumerate(groups):
+            table = Table(
+                title=escape(title if number == 0 else f"{label}: weight gradients"),
+                title_justify="left",
+                caption="measured: Monte Carlo mean ± standard error over repeats; ratio: measured / theory"
+                if number == 0
+                else None,
+                caption_justify="left",
+            )
+            table.add_column("layer", justify="right")
+            for _stat, head in group:
+                table.add_column(escape(f"{head} theory"), justify="right")
+                table.add_column("measured", justify="right")
+                table.add_column("ratio", justify="right")
+            for l in range(sim.depth):
+                cells = [str(l + 1)]
+                for stat, _head in group:
+                    t = float(getattr(theory, stat)[l])
+                    m, se = float(sim.mean[stat][l]), float(sim.se[stat][l])
+                    cells += [_fmt(t), _measured(m, se), _ratio(m, t)]
+                table.add_row(*cells)
+            con.print(table)
         if sim.singular_value_mean is not None:
             expected = (result.expected_singular_value_mean or {}).get(label)
             sv = ", ".join(f"{s:.3f}" for s in sim.singular_value_mean)
