@@ -2,10 +2,11 @@
 
 Subcommands, one module each (``setup_arguments(subparsers)`` adds the
 subcommand and sets ``func=run``; ``run(args)`` returns the exit code):
-``bench`` (throughput against NumPy and the memory-bandwidth limit), ``models``
+``bench`` (throughput against NumPy, the raw generator and the memory-bandwidth
+limit, and a verdict on the speed targets), ``models``
 (whole-model init of PyTorch models against torch), ``gate``
 (CI regression gate), ``propagate`` and ``gains`` (variance propagation
-study), ``info`` (versions, threading layer, CPU, threads), ``compile``
+study), ``info`` (versions, threading layer, CPU, threads, the kernel cache), ``compile``
 (every kernel into the on-disk cache), ``to-zarr`` (a tensor
 larger than memory into a zarr store, chunk by chunk).  Tables by
 default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it

@@ -1,4 +1,19 @@
-"""``xinit-bench bench``: throughput against NumPy and the memory-bandwidth limit."""
+"""``xinit-bench bench``: throughput against NumPy, the raw generator and the memory-bandwidth limit.
+
+Every ratio it prints is a time ratio, ``xinit time / reference time``: lower
+is better, below 1 the xinit-bench call is the faster.  The last line is the
+verdict on the speed targets (:meth:`xinit_bench.perf.bench.BenchReport.verdict`);
+the exit status is 0 whatever it says, unless ``--strict``, where a missed
+target exits 1.
+
+``--schemes`` takes the names a user calls: the named schemes
+(``xavier_uniform``, ``he_normal``, ...), the raw samplers (``uniform``,
+``normal``, ``truncated_normal``), ``random_bits`` (the raw Philox words) and
+``torch_trunc_normal`` (torch's ``trunc_normal_(std=0.02)``, cut at +-100
+sigma).  Each is timed through the public call of its kernel
+(:data:`CASE_OF`): a named scheme fills with the same kernel as its raw
+sampler, so ``he_normal`` and ``xavier_normal`` are the ``normal`` row.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +25,7 @@ from typing import Any, TextIO
 from ..perf import bench, cases
 from ..perf.timing import DEFAULT_REPEATS
 from ..runtime import threads
+from ..schemes import NAMED_SCHEMES
 from .common import (
     USAGE,
     UsageError,
@@ -26,6 +42,30 @@ from .common import (
 )
 
 PROG = "xinit-bench bench"
+#: Exit status of ``--strict`` when a graded target was missed.
+MISSED = 1
+
+#: The public call that each measured case times (``xinit_bench.perf.cases`` names them by kernel).
+LABELS: dict[cases.Scheme, str] = {
+    "symmetric_uniform": "xavier_uniform",
+    "uniform": "uniform",
+    "normal": "normal",
+    "truncated_normal": "truncated_normal",
+    "truncated_normal_wide": "torch_trunc_normal",
+    "philox_words": "random_bits",
+}
+_BY_DISTRIBUTION: dict[str, cases.Scheme] = {
+    "uniform": "symmetric_uniform",
+    "normal": "normal",
+    "truncated_normal": "truncated_normal",
+}
+#: Every name ``--schemes`` accepts -> the case that times its kernel.
+CASE_OF: dict[str, cases.Scheme] = {
+    **{label: scheme for scheme, label in LABELS.items()},
+    **{name: _BY_DISTRIBUTION[spec.distribution] for name, spec in NAMED_SCHEMES.items()},
+}
+DEFAULT_NAMES: tuple[str, ...] = tuple(LABELS[s] for s in cases.SCHEMES)
+FULL_NAMES: tuple[str, ...] = tuple(LABELS[s] for s in cases.ALL_SCHEMES)
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -35,40 +75,84 @@ def _sizes(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+_LABEL_OF: dict[str, str] = {str(scheme): name for scheme, name in LABELS.items()}
+
+
+def label(scheme: str) -> str:
+    """The name a row of ``scheme`` (a case's scheme) is shown under."""
+    return _LABEL_OF.get(scheme, scheme)
+
+
 def setup_arguments(subparsers: Any) -> None:
     """Add ``bench`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
     p = subparsers.add_parser(
         "bench",
-        help="throughput of every scheme against NumPy and the memory-bandwidth limit",
+        help="throughput of every scheme against NumPy, the raw generator and the memory-bandwidth limit",
         description=(
-            "Measure M samples/s of xinit-bench, of NumPy's fastest path and of a parallel constant "
-            "fill (the memory-bandwidth limit) on the same pre-faulted buffer, interleaved, after a "
-            "warm-up call; each figure is the median of --repeats runs. Also 1-vs-all-threads "
-            "scaling at the largest size, a 1K-element call against the NumPy reference, and "
-            "the speed targets."
+            "Measure M samples/s of xinit-bench, of the library's raw Philox words (the generator's ceiling), "
+            "of a parallel constant fill (the memory-bandwidth limit) and, up to 1M elements unless --full, of "
+            "NumPy's fastest path, on the same pre-faulted buffer, interleaved, after a warm-up call; each "
+            "figure is the median of --repeats runs. Also 1-vs-all-threads scaling at the largest size, a "
+            "1K-element call against the NumPy reference call, and the speed targets with a verdict. Every "
+            "ratio is a time ratio, xinit time / reference time: lower is better. Exit status 0 whatever the "
+            "verdict, unless --strict."
         ),
     )
     p.add_argument(
         "--sizes",
         type=_sizes,
-        default=bench.DEFAULT_SIZES,
-        help="comma-separated element counts, e.g. 1K,1M,64M (default: 1K,64K,1M,16M,64M)",
+        default=None,
+        help="comma-separated element counts, e.g. 1K,1M,64M (default: 1K,1M,64M; --full: 1K,64K,1M,16M,64M)",
     )
     p.add_argument(
         "--schemes",
-        type=comma_choices(cases.ALL_SCHEMES),
-        default=cases.SCHEMES,
-        help=f"comma-separated schemes (default: {','.join(cases.SCHEMES)}; also {','.join(cases.EXTRA_SCHEMES)})",
+        type=comma_choices(tuple(CASE_OF)),
+        default=None,
+        help=f"comma-separated schemes (default: {','.join(DEFAULT_NAMES)}; --full adds "
+        f"{','.join(n for n in FULL_NAMES if n not in DEFAULT_NAMES)}; any of {', '.join(CASE_OF)})",
     )
     p.add_argument("--dtypes", type=comma_choices(cases.DTYPES), default=cases.DTYPES, help="comma-separated dtypes")
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved runs per figure (>= 5)")
     p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="every size and scheme, and NumPy at every size (the default run times NumPy up to 1M only)",
+    )
     p.add_argument("--no-scaling", action="store_true", help="skip the 1-vs-all-threads measurement")
     p.add_argument("--no-small-call", action="store_true", help="skip the 1K-element call measurement")
+    p.add_argument("--strict", action="store_true", help=f"exit {MISSED} when a graded target is missed")
     add_json_option(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="also write the JSON results to FILE")
     p.set_defaults(func=run)
     one_line_errors(p)
+
+
+def config_from(args: argparse.Namespace) -> bench.BenchConfig:
+    """The :class:`~xinit_bench.perf.bench.BenchConfig` of the parsed options.
+
+    Raises
+    ------
+    ValueError
+        From the config's own checks (fewer than 5 repeats, ...).
+    """
+    names = args.schemes if args.schemes is not None else (FULL_NAMES if args.full else DEFAULT_NAMES)
+    schemes: list[cases.Scheme] = []
+    for name in names:
+        if CASE_OF[name] not in schemes:
+            schemes.append(CASE_OF[name])
+    settings: dict[str, Any] = {
+        "schemes": tuple(schemes),
+        "dtypes": args.dtypes,
+        "repeats": args.repeats,
+        "scaling": not args.no_scaling,
+        "small_call_size": None if args.no_small_call else bench.SMALL_CALL_SIZE,
+    }
+    if args.sizes is not None:
+        settings["sizes"] = args.sizes
+    if args.full:
+        return bench.BenchConfig.full(**settings)
+    return bench.BenchConfig(**settings)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,14 +161,7 @@ def run(args: argparse.Namespace) -> int:
         json_to = json_target(args.json)
         if args.output is not None:
             check_writable(args.output, "-o/--output")
-        config = bench.BenchConfig(
-            sizes=args.sizes,
-            schemes=args.schemes,
-            dtypes=args.dtypes,
-            repeats=args.repeats,
-            scaling=not args.no_scaling,
-            small_call_size=None if args.no_small_call else bench.SMALL_CALL_SIZE,
-        )
+        config = config_from(args)
         config.check_memory()
         with threads(args.threads), progress("bench") as bar:
             bar.set_total(config.steps())
@@ -93,11 +170,22 @@ def run(args: argparse.Namespace) -> int:
         return fail(PROG, str(exc), USAGE)
     data = report.to_dict()
     if not to_stdout(json_to):
-        print_report(report)
+        print_report(report, aliases=_aliases(args.schemes))
     for target in (json_to, args.output):
         if target is not None:
             emit_json(data, target)
-    return 0
+    missed = any(t.status == "MISS" for t in report.targets)
+    return MISSED if args.strict and missed else 0
+
+
+def _aliases(names: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """Row label -> the other names asked for that it stands for (``normal`` -> ``he_normal``)."""
+    out: dict[str, list[str]] = {}
+    for name in names or ():
+        row = label(CASE_OF[name])
+        if name != row:
+            out.setdefault(row, []).append(name)
+    return out
 
 
 def _rate(value: float) -> str:
@@ -107,69 +195,155 @@ def _rate(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.3f}"
 
 
-def print_report(report: bench.BenchReport, out: TextIO | None = None) -> None:
-    """Print a :class:`~xinit_bench.perf.bench.BenchReport` as rich tables on ``out`` (default stdout)."""
+def _table(title: str, caption: str | None = None) -> Any:
+    from rich import box
     from rich.table import Table
 
+    return Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def print_report(
+    report: bench.BenchReport, out: TextIO | None = None, aliases: dict[str, list[str]] | None = None
+) -> None:
+    """Print a :class:`~xinit_bench.perf.bench.BenchReport` as tables of at most 100 columns, then the verdict.
+
+    Every figure is also in the JSON report (``--json``), the CPU-time medians
+    and each sample included.
+    """
     con = console(sys.stdout if out is None else out)
     env = report.environment
     repeats = report.config["repeats"]
+    before, after = report.load
+    load = "" if before is None or after is None else f", load {before:.1f} -> {after:.1f}"
     con.print(
-        f"[bold]xinit-bench bench[/bold]  {env['cpu_key']}  threads={env['threads']} "
-        f"({env['threading_layer']})  numpy {env['numpy']}  numba {env['numba']}  "
-        f"{report.elapsed:.0f} s"
+        f"[bold]xinit-bench bench[/bold]: {env['cpu_key']}, {env['threads']} threads ({env['threading_layer']}), "
+        f"numpy {env['numpy']}, numba {env['numba']}; {report.elapsed:.0f} s{load}",
+        highlight=False,
     )
-    table = Table(
-        title=f"M samples/s, wall-clock medians of {repeats} interleaved runs on one buffer",
-        title_justify="left",
-        caption="cpu/wall: process_time over perf_counter of the xinit call (busy threads); "
-        "'!' marks a row where NumPy got under 90% of a core (machine loaded)",
-        caption_justify="left",
+    for row, names in (aliases or {}).items():
+        con.print(f"{', '.join(names)}: timed as {row}, the same kernel", highlight=False)
+    _print_results(con, report, repeats)
+    _print_scaling(con, report, repeats)
+    _print_small_calls(con, report)
+    _print_targets(con, report)
+    con.print(f"[bold]{report.verdict(_LABEL_OF)}[/bold]", highlight=False)
+
+
+def _print_results(con: Any, report: bench.BenchReport, repeats: int) -> None:
+    table = _table(
+        f"M samples/s (wall medians of {repeats} interleaved runs, one buffer); time / X: xinit time over "
+        "X's, lower is better",
+        "words: the raw Philox words of the dtype over the same bytes (the generator's ceiling); fill: a "
+        "parallel constant fill (the bandwidth limit); cpu/wall: CPU over wall time of the xinit call "
+        "(busy threads); '!': that figure's call got under 90% of its cores (machine busy); "
+        "'-': not timed (NumPy up to 1M unless --full)",
     )
-    for column in ("scheme", "dtype", "size", "xinit", "numpy", "fill", "xinit/numpy", "xinit/fill", "cpu/wall"):
-        table.add_column(column, justify="left" if column in ("scheme", "dtype") else "right")
+    heads = ["scheme", "dtype", "size", "xinit", "numpy", "words", "fill"]
+    heads += ["time /\nnumpy", "time /\nwords", "time /\nfill", "cpu/\nwall"]
+    for head in heads:
+        table.add_column(head, justify="left" if head in ("scheme", "dtype") else "right", no_wrap=True)
     for r in report.results:
-        loaded = r.seconds("numpy", "cpu") < 0.9 * r.seconds("numpy", "wall")
+
+        def rate(impl: str, r: bench.CaseResult = r) -> str:
+            return _rate(r.msps(impl)) if r.has(impl) else "-"
+
+        def over(impl: str, r: bench.CaseResult = r) -> str:
+            return f"{r.time_ratio('xinit', impl):.2f}" if r.has(impl) else "-"
+
+        mark = "!" if r.busy else ""
         table.add_row(
-            r.case.scheme,
+            label(r.case.scheme),
             r.case.dtype,
             cases.size_label(r.case.size),
-            _rate(r.msps("xinit")),
-            _rate(r.msps("numpy")),
-            _rate(r.msps("fill")),
-            f"{r.ratio('xinit', 'numpy'):.2f}",
-            f"{r.ratio('xinit', 'fill'):.3f}",
-            f"{r.seconds('xinit', 'cpu') / r.seconds('xinit', 'wall'):.2f}" + ("!" if loaded else ""),
+            rate("xinit") + ("" if r.has("numpy") else mark),
+            rate("numpy") + (mark if r.has("numpy") else ""),
+            rate("words"),
+            rate("fill"),
+            over("numpy"),
+            over("words"),
+            over("fill"),
+            f"{r.seconds('xinit', 'cpu') / r.seconds('xinit', 'wall'):.2f}",
         )
     con.print(table)
 
-    if report.scaling:
-        scal = Table(title="thread scaling of the xinit fill (wall medians, interleaved)", title_justify="left")
-        for column in ("case", "1 thread ms", "threads", "n threads ms", "speed-up"):
-            scal.add_column(column, justify="left" if column == "case" else "right")
-        for s in report.scaling:
-            scal.add_row(
-                s.case.name, f"{s.wall_1 * 1e3:.1f}", str(s.threads), f"{s.wall_n * 1e3:.1f}", f"{s.speedup:.2f}"
-            )
-        con.print(scal)
 
-    if report.small_calls:
-        small = Table(title="one allocating call against the NumPy reference call", title_justify="left")
-        for column in ("case", "xinit us", "numpy us", "xinit/numpy time"):
-            small.add_column(column, justify="left" if column == "case" else "right")
-        for c in report.small_calls:
-            small.add_row(c.case.name, f"{c.xinit_seconds * 1e6:.1f}", f"{c.numpy_seconds * 1e6:.1f}", f"{c.ratio:.2f}")
-        con.print(small)
+def _print_scaling(con: Any, report: bench.BenchReport, repeats: int) -> None:
+    if not report.scaling:
+        return
+    first = report.scaling[0]
+    table = _table(
+        f"thread scaling, {cases.size_label(first.case.size)} float32 (wall medians of {repeats} interleaved runs)",
+        "time / ideal: the n-thread time over max(1-thread time / n, fill on n threads), lower is better; "
+        "'!': the n-thread call got under 90% of n cores (machine busy)",
+    )
+    for head in ("scheme", "1 thread\nms", "threads", "n threads\nms", "fill n\nms", "speed-up", "time /\nideal"):
+        table.add_column(head, justify="left" if head == "scheme" else "right", no_wrap=True)
+    for s in report.scaling:
+        table.add_row(
+            label(s.case.scheme),
+            f"{s.wall_1 * 1e3:.1f}",
+            str(s.threads),
+            f"{s.wall_n * 1e3:.1f}" + ("!" if s.busy else ""),
+            f"{s.fill_n * 1e3:.1f}",
+            f"{s.speedup:.2f}",
+            f"{s.time_over_ideal:.2f}",
+        )
+    con.print(table)
 
-    targets = Table(title="speed targets (at the largest measured size)", title_justify="left")
-    for column in ("target", "size", "measured", "status"):
-        targets.add_column(column, justify="left" if column in ("target", "status") else "right")
+
+def _print_small_calls(con: Any, report: bench.BenchReport) -> None:
+    if not report.small_calls:
+        return
+    size = cases.size_label(report.small_calls[0].case.size)
+    table = _table(
+        f"one allocating {size}-element call against NumPy's reference call",
+        "time / numpy: xinit time over NumPy's, lower is better",
+    )
+    for head in ("scheme", "dtype", "xinit us", "numpy us", "time /\nnumpy"):
+        table.add_column(head, justify="left" if head in ("scheme", "dtype") else "right", no_wrap=True)
+    for c in report.small_calls:
+        table.add_row(
+            label(c.case.scheme),
+            c.case.dtype,
+            f"{c.xinit_seconds * 1e6:.1f}",
+            f"{c.numpy_seconds * 1e6:.1f}",
+            f"{c.ratio:.2f}",
+        )
+    con.print(table)
+
+
+def _print_targets(con: Any, report: bench.BenchReport) -> None:
+    table = _table(
+        f"speed targets, {bench.isa_level(report.environment['cpu_key'])} bounds: time ratios to a reference "
+        "of this run, lower is better"
+    )
+    for head in ("target", "size", "measured", "bound", "status"):
+        table.add_column(head, justify="left" if head in ("target", "status") else "right", no_wrap=True)
+    notes: dict[str, list[str]] = {}
     for t in report.targets:
-        targets.add_row(
-            t.label,
-            "-" if t.size is None else cases.size_label(t.size),
+        target = t.target
+        name = target.display(_LABEL_OF)
+        status = t.status + ("!" if t.busy and t.status == "MISS" else "")
+        table.add_row(
+            name,
+            cases.size_label(target.size),
             "-" if t.value is None else f"{t.value:.2f}",
-            t.status,
+            f"{target.bound:.2f}",
+            status,
             style={"MISS": "bold red", "pass": "green"}.get(t.status),
         )
-    con.print(targets)
+        if t.note:
+            notes.setdefault(t.note, []).append(name)
+    con.print(table)
+    for note, names in notes.items():
+        con.print(f"not graded ({len(names)}): {note}", highlight=False)
+    bases = dict.fromkeys(t.target.basis for t in report.targets)
+    con.print("bounds: " + "; ".join(bases), highlight=False)
