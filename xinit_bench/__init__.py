@@ -16,7 +16,7 @@ specific core modules they use, so that their layer is visible and checked
 
 from __future__ import annotations
 
-from ._rng import Generator, key_for_name, random_bits
+from ._rng import STREAM_VERSION, Generator, key_for_name, random_bits
 from .fans import compute_fans
 from .gains import calculate_gain
 from .init import (
@@ -46,6 +46,7 @@ from .validation import ParameterRangeError
 __version__ = "0.1.0"
 
 __all__ = [
+    "STREAM_VERSION",
     "TRUNCATED_STD_2",
     "Generator",
     "ParameterRangeError",

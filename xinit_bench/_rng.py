@@ -22,6 +22,9 @@ from .launch import fill_flat
 from .validation import allocate, check_int, is_int
 
 Key = tuple[np.uint32, np.uint32]
+#: The version of the stream contract (docs/stream.md): the same (seed, stream, shape, dtype, law) gives the
+#: same bits within a version; a change of any sampler's output is a new version, with new golden checksums.
+STREAM_VERSION = 2
 STREAMS = 2**32
 #: Largest stream position (exclusive) of :func:`random_bits`' ``offset``.
 OFFSETS = 2**62

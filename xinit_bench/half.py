@@ -132,7 +132,7 @@ def _clamps(
         if bound_below > big:
             raise _refuse(info, "bound", given, f"its largest value is {big:g}")
         hi = info.below(bound_below, strict=False)
-        if hi < info.smallest_normal:
+        if hi < info.smallest_normal and float(params[0]) != 0:  # a zero bound is the all-zero law, as in float32
             raise _refuse(info, "bound", given, f"the bound is below its smallest normal, {info.smallest_normal:g}")
         lo = -hi
     elif kind == "normal":

@@ -165,3 +165,20 @@ def test_key_for_name_refuses_what_is_no_seed_or_name() -> None:
         xb.key_for_name(-1, "w")
     with pytest.raises(TypeError, match="name must be a str"):
         xb.key_for_name(0, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
+@pytest.mark.parametrize("name", ["xavier_uniform", "xavier_normal", "lecun_truncated_normal"])
+def test_a_zero_gain_is_the_all_zero_law_in_every_dtype(name: str, dtype: str) -> None:
+    # float32 always drew zeros for gain=0; half precision refused the zero bound as "below its smallest normal".
+    w = getattr(xb, name)((16, 8), gain=0.0, seed=0, dtype=dtype)
+    assert w.dtype == xb.validation.resolve_dtype(dtype, None)
+    assert (np.asarray(w).astype(np.float64) == 0).all()
+
+
+def test_the_stream_version_is_the_golden_checksums_version() -> None:
+    import json
+    from pathlib import Path
+
+    golden = json.loads((Path(__file__).parents[1] / "data" / "golden_sha256.json").read_text())
+    assert xb.STREAM_VERSION == golden["stream_version"] == 2

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .. import init as _init
-from .._rng import Generator, peek, take
+from .._rng import STREAM_VERSION, Generator, peek, take
 from ..plans import law_of, resolve_plan
 from ..regions import region_runs
 from ..samplers import check_offset, fill_block
@@ -30,9 +30,6 @@ from ..schemes import NAMED_SCHEMES
 from ..validation import bfloat16, check_shape, resolve_dtype
 
 __all__ = ["ALIASES", "FUNCTIONS", "STREAM_VERSION", "Recipe", "build_recipe", "dtype_of", "fill", "library_version"]
-
-#: The stream version of the samplers' output (docs/stream.md): a store written under another one holds other bits.
-STREAM_VERSION = 2
 
 
 def library_version() -> str:
