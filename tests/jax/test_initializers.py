@@ -13,6 +13,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 xj = pytest.importorskip("xinit_bench.jax")
 import xinit_bench as xb  # noqa: E402
+from xinit_bench.orthogonal import orthogonal  # noqa: E402
 
 #: Each factory (non-default arguments where it has any) and the NumPy call of the same bits.
 CASES: dict[str, tuple[Callable[[], Any], Callable[..., np.ndarray]]] = {
@@ -25,6 +26,10 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[..., np.ndarray]]] = {
     "variance_scaling": (
         lambda: xj.variance_scaling(0.5, "fan_geo_avg", "normal"),
         lambda sh, **k: xb.variance_scaling(sh, 0.5, "fan_geo_avg", "normal", layout="jax", **k),
+    ),
+    "orthogonal": (
+        lambda: xj.orthogonal(0.5, column_axis=0),
+        lambda sh, **k: orthogonal(sh, 0.5, layout="keras", column_axis=0, **k),
     ),
     "uniform": (lambda: xj.uniform(0.3), lambda sh, **k: xb.uniform(sh, 0.0, 0.3, **k)),
     "normal": (lambda: xj.normal(0.2), lambda sh, **k: xb.normal(sh, 0.0, 0.2, **k)),
@@ -157,6 +162,8 @@ def test_bad_arguments_are_refused_naming_the_parameter() -> None:
     refused(ValueError, "scale", xj.uniform, -1.0)
     refused(ValueError, "stddev", xj.normal, -1.0)
     refused(ValueError, "upper", xj.truncated_normal, 1.0, None, 2.0, -2.0)
+    refused(ValueError, "shape", xj.orthogonal(), key, (5,))
+    refused(ValueError, "column_axis", xj.orthogonal(column_axis=4), key, (3, 3))
 
 
 @pytest.mark.refusal

@@ -38,6 +38,7 @@ PAIRS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         lambda: xj.variance_scaling(0.5, "fan_geo_avg", "truncated_normal"),
         lambda: jinit.variance_scaling(0.5, "fan_geo_avg", "truncated_normal"),
     ),
+    "orthogonal": (lambda: xj.orthogonal(2.0), lambda: jinit.orthogonal(2.0)),
     "uniform": (lambda: xj.uniform(0.3), lambda: jinit.uniform(0.3)),
     "normal": (lambda: xj.normal(0.2), lambda: jinit.normal(0.2)),
     "truncated_normal": (

@@ -13,6 +13,7 @@ from refusals import refused
 keras = pytest.importorskip("keras")
 xk = pytest.importorskip("xinit_bench.keras")
 import xinit_bench as xb  # noqa: E402
+from xinit_bench.orthogonal import orthogonal  # noqa: E402
 
 #: Each class, built with non-default arguments where it has any, and the NumPy call of the same bits.
 CASES: dict[str, tuple[Callable[[int], Any], Callable[..., np.ndarray]]] = {
@@ -36,6 +37,7 @@ CASES: dict[str, tuple[Callable[[int], Any], Callable[..., np.ndarray]]] = {
         lambda s: xk.VarianceScaling(3.0, "fan_avg", "normal", seed=s),
         lambda sh, **k: xb.variance_scaling(sh, 3.0, "fan_avg", "truncated_normal", layout="keras", **k),
     ),
+    "Orthogonal": (lambda s: xk.Orthogonal(1.5, seed=s), lambda sh, **k: orthogonal(sh, 1.5, layout="keras", **k)),
     "RandomUniform": (lambda s: xk.RandomUniform(-0.1, 0.3, seed=s), lambda sh, **k: xb.uniform(sh, -0.1, 0.3, **k)),
     "RandomNormal": (lambda s: xk.RandomNormal(0.1, 0.2, seed=s), lambda sh, **k: xb.normal(sh, 0.1, 0.2, **k)),
     "TruncatedNormal": (
@@ -192,6 +194,8 @@ def test_bad_arguments_are_refused_naming_the_parameter() -> None:
     refused(ValueError, "mode", xk.VarianceScaling, mode="fan_sum")
     refused(ValueError, "scale", xk.VarianceScaling, scale=-1.0)
     refused(ValueError, "maxval", xk.RandomUniform, 1.0, 0.0)
+    refused(ValueError, "gain", xk.Orthogonal, -1.0)
+    refused(ValueError, "shape", xk.Orthogonal(seed=0), (5,))
     refused(ValueError, "stddev", xk.RandomNormal, 0.0, -1.0)
     refused(ValueError, "stddev", xk.TruncatedNormal, 0.0, 0.0)
     refused(ValueError, "input_axes", xk.GlorotUniform, input_axes=[0])

@@ -10,6 +10,9 @@ distance is ``c * sqrt((n + m) / (n m))`` with ``c = sqrt(-ln(ALPHA / 2) / 2)
 grids do not matter.  A deliberately wrong law, the untruncated normal of the
 same variance where Keras truncates, differs from the truncated one by a CDF
 distance of about 0.03, five times the critical distance: it must fail.
+The entries of one orthogonal matrix are not independent (each column has
+unit norm), but their dependence is of order 1/512 and the test compares
+their marginal law, which is the same for both.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ PAIRS: dict[str, tuple[Callable[[int], Any], Callable[[int], Any]]] = {
         lambda s: xk.VarianceScaling(0.5, "fan_avg", "normal", seed=s),
         lambda s: keras.initializers.VarianceScaling(0.5, "fan_avg", "normal", seed=s),
     ),
+    "Orthogonal": (lambda s: xk.Orthogonal(2.0, seed=s), lambda s: keras.initializers.Orthogonal(2.0, seed=s)),
     "RandomUniform": (
         lambda s: xk.RandomUniform(-0.2, 0.1, seed=s),
         lambda s: keras.initializers.RandomUniform(-0.2, 0.1, seed=s),

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import init as np_init
+from .. import orthogonal as np_orthogonal
 from .. import samplers as np_samplers
 from ..gains import he_gain
 from ..plans import Plan, normal_law, resolve_plan, truncated_normal_law, uniform_law, variance_scaling_law
@@ -36,6 +37,7 @@ __all__ = [
     "lecun_normal",
     "lecun_uniform",
     "normal",
+    "orthogonal",
     "seed_of_key",
     "truncated_normal",
     "uniform",
@@ -112,16 +114,21 @@ def _dtype(dtype: Any) -> np.dtype[Any]:
 
 def _make(
     draw: Callable[[tuple[int, ...], np.dtype[Any], int], FloatArray],
-    law: Callable[[tuple[int, ...]], Plan],
+    law: Callable[[tuple[int, ...]], Plan] | None,
     default: Any,
+    check: Callable[[tuple[int, ...], np.dtype[Any]], object] | None = None,
 ) -> Initializer:
-    """The ``init(key, shape, dtype)`` of ``draw`` (the host call) and ``law`` (its plan, checked before the draw)."""
+    """The ``init(key, shape, dtype)`` of ``draw`` (the host call), checked first by ``law`` (its plan) or ``check``."""
     default_dt = None if default is None else _dtype(default)
 
     def init(key: Any, shape: Sequence[int], dtype: Any = None) -> jax.Array:
         dims = check_shape(shape)
         dt = _dtype(dtype) if dtype is not None else (default_dt if default_dt is not None else _dtype(None))
-        resolve_plan(law(dims), dt)  # every refusal here, before a key is read or a callback staged
+        # Every refusal here, before a key is read or a callback staged.
+        if law is not None:
+            resolve_plan(law(dims), dt)
+        if check is not None:
+            check(dims, dt)
         words = _key_words(key)
         if not isinstance(words, jax.core.Tracer):
             return jnp.asarray(draw(dims, dt, _seed_of_words(np.asarray(words))))
@@ -332,3 +339,27 @@ def truncated_normal(stddev: float = 1e-2, dtype: Any = None, lower: float = -2.
         lambda d: truncated_normal_law(0.0, std, lo, hi),
         default,
     )
+
+
+def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
+    r"""JAX's ``orthogonal``: a Haar-distributed (semi-)orthogonal matrix times ``scale``.
+
+    .. math:: W = s\, Q\, \operatorname{diag}(\operatorname{sign} R_{jj}), \qquad G = QR,\ G_{ij} \sim N(0, 1)
+
+    The matrix is ``(prod(other axes), shape[column_axis])``, as in JAX.  The
+    bits of ``xinit_bench.orthogonal.orthogonal(shape, scale, layout="keras",
+    column_axis=column_axis)`` with the key's seed.  The shape and dtype are
+    checked by that call on an empty region of the shape, which computes no matrix.
+    """
+    gain = check_real("scale", scale, minimum=0.0)
+    axis = check_int("column_axis", column_axis)
+    default = None if dtype is None else _dtype(dtype)
+
+    def draw(dims: tuple[int, ...], dt: np.dtype[Any], seed: int) -> FloatArray:
+        return np_orthogonal.orthogonal(dims, gain, seed=seed, dtype=dt, layout="keras", column_axis=axis)
+
+    def check(dims: tuple[int, ...], dt: np.dtype[Any]) -> object:
+        empty = tuple(slice(0, 0) for _ in dims)
+        return np_orthogonal.orthogonal(dims, gain, seed=0, dtype=dt, layout="keras", column_axis=axis, region=empty)
+
+    return _make(draw, None, default, check)

@@ -28,6 +28,7 @@ from ..init import (
     lecun_uniform,
     variance_scaling,
 )
+from ..orthogonal import orthogonal
 from ..plans import normal_law, truncated_normal_law, uniform_law
 from ..samplers import FloatArray, normal, truncated_normal, uniform
 from ..schemes import MODES, Distribution, Mode
@@ -43,6 +44,7 @@ __all__ = [
     "KerasDistribution",
     "LecunNormal",
     "LecunUniform",
+    "Orthogonal",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
@@ -476,3 +478,28 @@ class TruncatedNormal(Initializer):
     def get_config(self) -> dict[str, Any]:
         """``mean``, ``stddev``, ``seed``, ``name``."""
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Orthogonal(Initializer):
+    r"""Keras's ``Orthogonal``: a Haar-distributed (semi-)orthogonal matrix times ``gain``.
+
+    .. math:: W = g\, Q\, \operatorname{diag}(\operatorname{sign} R_{jj}), \qquad G = QR,\ G_{ij} \sim N(0, 1)
+
+    The matrix is ``(prod(shape[:-1]), shape[-1])``, as in Keras; the bits of
+    ``xinit_bench.orthogonal.orthogonal(shape, gain, layout="keras")``.
+    """
+
+    draws = "orthogonal"
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None, name: str | None = None) -> None:
+        self.gain = check_real("gain", gain, minimum=0.0)
+        super().__init__(seed, name)
+
+    def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """``orthogonal(shape, gain, layout="keras")``."""
+        return orthogonal(shape, self.gain, dtype=dtype, layout="keras", **self._source())
+
+    def get_config(self) -> dict[str, Any]:
+        """``gain``, ``seed``, ``name``."""
+        return {**super().get_config(), "gain": self.gain}
