@@ -7,7 +7,7 @@ Layers, lowest first (docs/design.md, "Layers"):
 1. the core API: the top-level modules ``xinit_bench/*.py`` (samplers, init,
    schemes, gains, gauss, activations, fans, validation, runtime, reference,
    ...).  No import cycle among them.
-2. the adapters ``xinit_bench.torch.*``, ``xinit_bench.dask.*`` and ``xinit_bench.keras.*`` -- peers
+2. the adapters ``xinit_bench.{torch,dask,keras,jax}.*`` -- peers
    that must not import each other; they reach the laws through the plan
    layer of the core (``xinit_bench.plans``).
 3. ``xinit_bench.propagation.*`` and ``xinit_bench.perf.*`` -- peers that must
