@@ -75,7 +75,13 @@ def setup_arguments(subparsers: Any) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", choices=tuple(prop.PRESETS), help="reproduce a paper's experiment")
+    p.add_argument("--preset", choices=(*prop.PRESETS, *prop.NETWORK_PRESETS), help="reproduce a paper's experiment")
+    p.add_argument(
+        "--net", type=Path, metavar="FILE", help="a network file (JSON or TOML: residual, LayerNorm, conv layers)"
+    )
+    p.add_argument(
+        "--speed", action="store_true", help="time the network Monte Carlo against its bare GEMMs (medians of 5)"
+    )
     net = p.add_argument_group("network (without --preset)")
     net.add_argument("--activation", help=f"one of {', '.join(prop.ACTIVATIONS)} (default: relu)")
     net.add_argument("--param", type=float, help="leaky_relu negative slope or elu alpha")
@@ -130,6 +136,8 @@ def _plot_path(args: argparse.Namespace, stem: str) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench propagate``."""
+    if args.net is not None or args.speed or args.preset in prop.NETWORK_PRESETS:
+        return _run_network(args)
     try:
         json_to = json_target(args.json)
         if args.preset is not None:
@@ -289,3 +297,132 @@ def print_propagation(result: prop.PresetResult) -> None:
             sv = ", ".join(f"{s:.3f}" for s in sim.singular_value_mean)
             tail = "" if expected is None else f"; quarter-circle law {expected:.3f}"
             con.print(escape(f"  mean singular value of W^l, layers 1..{sim.depth}: {sv}{tail}"))
+
+
+def _run_network(args: argparse.Namespace) -> int:
+    """``--net FILE``, a network preset, or ``--speed``: the network study (``xinit_bench.propagation.Network``)."""
+    from ..propagation.netplot import write_network_plot
+
+    try:
+        json_to = json_target(args.json)
+        chosen = [
+            f for f, on in (("--net", args.net is not None), ("--preset", args.preset), ("--speed", args.speed)) if on
+        ]
+        if len(chosen) > 1:
+            raise UsageError(f"give one of --net, --preset and --speed, not {' and '.join(chosen)}")
+        given = [f"--{k.replace('_', '-')}" for k in _NETWORK_OPTIONS if k != "dtype" and getattr(args, k) is not None]
+        if given:
+            raise UsageError(f"{chosen[0]} describes the network; drop {', '.join(given)}")
+        opts = {k: getattr(args, k) for k in ("batch", "repeats", "seed") if getattr(args, k) is not None}
+        for k, v in opts.items():
+            if v < (0 if k == "seed" else 1):
+                raise UsageError(f"--{k} must be >= {0 if k == 'seed' else 1}, got {v}")
+        if args.speed:
+            return _speed(args, json_to)
+        if args.net is not None:
+            net = prop.load_network(args.net)
+            stem = args.net.stem
+        else:
+            stem = args.preset
+        plot_to = _plot_path(args, stem)
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        return fail(PROG, str(exc))
+    try:
+        with progress(f"propagate {stem}", unit="layer passes") as bar:
+            if args.net is not None:
+                runs = prop.netpresets.run_network(
+                    {stem: net},
+                    opts.get("batch", 256),
+                    opts.get("repeats", 4),
+                    opts.get("seed", 0),
+                    bar.update,
+                    args.dtype or "float32",
+                )
+                result = prop.NetworkPresetResult(stem, f"network file {args.net}", runs)
+            else:
+                result = prop.run_network_preset(args.preset, progress=bar.update, **opts)
+    except (ValueError, TypeError) as exc:
+        return fail(PROG, str(exc))
+    data = result.to_dict()
+    data["plot"] = None if plot_to is None else str(plot_to)
+    if not to_stdout(json_to):
+        _print_network(result)
+    if plot_to is not None:
+        write_network_plot(result, plot_to)
+        sys.stderr.write(f"wrote {plot_to}\n")
+    if json_to is not None:
+        emit_json(data, json_to)
+    return 0
+
+
+def _print_network(result: prop.NetworkPresetResult) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = console()
+    con.print(f"[bold]xinit-bench propagate[/bold]  {escape(result.name)}: {escape(result.description)}")
+    for label, (_net, sim, theory) in result.runs.items():
+        table = Table(
+            title=escape(f"{label}: batch {sim.batch} x {sim.repeats} repeats, seed {sim.seed}, {sim.dtype}"),
+            title_justify="left",
+            caption="measured: Monte Carlo mean ± standard error over repeats; ratio: measured / theory",
+            caption_justify="left",
+        )
+        for head in ("entry", "E[x^2] theory", "measured", "ratio", "E[(dL/dx)^2] theory", "measured", "ratio"):
+            table.add_column(escape(head), justify="left" if head == "entry" else "right")
+        for k, name in enumerate(sim.labels):
+            cells = [escape(name)]
+            for stat in ("forward", "backward"):
+                t = float(getattr(theory, stat)[k])
+                m, se = float(getattr(sim, stat)[k]), float(getattr(sim, f"{stat}_se")[k])
+                cells += [_fmt(t), _measured(m, se), _ratio(m, t)]
+            table.add_row(*cells)
+        con.print(table)
+    for note in result.notes:
+        con.print(escape(f"  {note}"))
+
+
+def _speed(args: argparse.Namespace, json_to: Any) -> int:
+    from rich.table import Table
+
+    rows = []
+    with progress("propagate --speed", unit="networks") as bar:
+        nets = prop.speed_networks()
+        for i, (name, (net, batch)) in enumerate(nets.items()):
+            rows.append(prop.measure_network_speed(net, name=name, batch=args.batch or batch, runs=5))
+            bar.update(i + 1, len(nets))
+    data = {
+        "runs": [
+            {
+                "network": r.name,
+                "batch": r.batch,
+                "simulate_seconds": r.simulate_seconds,
+                "bare_seconds": r.bare_seconds,
+                "ratio_of_medians": r.ratio,
+            }
+            for r in rows
+        ]
+    }
+    if not to_stdout(json_to):
+        table = Table(
+            title="network Monte Carlo against its bare operations, medians of 5, same run",
+            title_justify="left",
+            caption="bare: the same GEMMs forward and backward (and im2col for conv), on buffers of the same shapes",
+            caption_justify="left",
+        )
+        for head in ("network", "batch", "simulate (s)", "bare (s)", "ratio"):
+            table.add_column(head, justify="left" if head == "network" else "right")
+        import statistics
+
+        for r in rows:
+            table.add_row(
+                r.name,
+                str(r.batch),
+                f"{statistics.median(r.simulate_seconds):.4f}",
+                f"{statistics.median(r.bare_seconds):.4f}",
+                f"{r.ratio:.2f}",
+            )
+        console().print(table)
+    if json_to is not None:
+        emit_json(data, json_to)
+    return 0

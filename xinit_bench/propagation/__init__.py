@@ -49,6 +49,7 @@ from .architecture import (
 )
 from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
+from .netpresets import NETWORK_PRESETS, NetworkPresetResult, run_network_preset, speed_networks
 from .netsim import NetworkSimulation, NetworkSpeed, estimate_network_memory, measure_network_speed
 from .nettheory import NetworkPrediction, TheoryUnavailable
 from .network import INIT_NAMES, InitSpec
@@ -59,6 +60,7 @@ __all__ = [
     "ACTIVATIONS",
     "CRITERIA",
     "INIT_NAMES",
+    "NETWORK_PRESETS",
     "PRESETS",
     "PYTORCH_GAINS",
     "STATS",
@@ -75,6 +77,7 @@ __all__ = [
     "Network",
     "NetworkError",
     "NetworkPrediction",
+    "NetworkPresetResult",
     "NetworkSimulation",
     "NetworkSpeed",
     "Prediction",
@@ -99,6 +102,8 @@ __all__ = [
     "measure_network_speed",
     "measure_speed",
     "predict",
+    "run_network_preset",
     "run_preset",
     "simulate",
+    "speed_networks",
 ]
