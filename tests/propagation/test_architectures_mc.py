@@ -216,3 +216,21 @@ def test_the_monte_carlo_resolves_the_layernorm_finite_width_correction() -> Non
     assert abs(measured - math.log(infinite.backward[0] / infinite.backward[1])) > tol
     # the delta method is within O(n^-2) of the exact inverse chi-squared value (test_layers_theory.py)
     assert finite.backward[0] / finite.backward[1] == pytest.approx((n - 2) / ((n - 3) * q), rel=3.0 / n**2)
+
+
+@pytest.mark.statistical
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("resnet-scaling", {"width": 128, "batch": 16, "repeats": 4}),
+        ("pre-post-ln", {"width": 128, "batch": 16, "repeats": 4}),
+        ("cnn-delta-orthogonal", {"size": 8, "batch": 8, "repeats": 4}),
+    ],
+)
+def test_presets_follow_the_theory_entry_by_entry(name: str, kwargs: dict[str, int]) -> None:
+    # The presets' networks at their depths and widths (smaller batches and images: the bound above
+    # does not use the batch), each entry within its a-priori tolerance.
+    result = xp.run_network_preset(name, seed=7, **kwargs)
+    for label, (net, sim, _theory) in result.runs.items():
+        assert check(sim, net) == [], label
