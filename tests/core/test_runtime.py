@@ -1,4 +1,4 @@
-"""Concurrent fills from many Python threads, under every threading layer that loads here.
+"""xinit_bench.runtime under concurrency: fills from many Python threads, under every threading layer that loads here.
 
 Numba fixes its threading layer once per process, so each layer runs in its
 own interpreter with ``NUMBA_THREADING_LAYER`` set (``default``: unset, the
@@ -16,6 +16,8 @@ from importlib.metadata import PackageNotFoundError, distribution
 
 import pytest
 from children import CHILD_PRELUDE, run_child, tbb_expected
+
+pytestmark = pytest.mark.invariance
 
 LAYERS = ["default", "tbb", "omp", "workqueue"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_threads import CHILD_PRELUDE, run_child
+from children import CHILD_PRELUDE, run_child
 
 # --- fork: a DataLoader with two fork workers ----------------------------------------
 _DATALOADER_CHILD = (
