@@ -11,7 +11,7 @@ This module is the package's facade: it re-exports the public names of the
 core modules and holds no code.  It imports the core; no core module (and no
 module of :mod:`xinit_bench.propagation`) imports it -- they import the
 specific core modules they use, so that their layer is visible and checked
-(``tests/test_layers.py``; docs/design.md, "Layers").
+(``tests/contract/test_layers.py``; docs/design.md, "Layers").
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ Array = NDArray[np.float64]
 #: deviations.  Beyond 13 sd the standard normal density is below 1e-36, so the
 #: neglected mass of any integrand growing at most polynomially is far below
 #: 1e-10 of the total.  The panels agree with scipy's quad to 1e-10 and with
-#: mpmath at 30 digits to 1e-12 (tests/test_propagation_theory.py).
+#: mpmath at 30 digits to 1e-12 (tests/core/test_gauss.py).
 _GL_ORDER = 40
 _TAIL_SD = 13.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)

@@ -216,7 +216,7 @@ def _truncated_plan(mean: float, std: float, a: float, b: float) -> Plan:
     ``w = -log(4 p (1 - p))`` inside its range.  Otherwise the float64 inverse
     CDF: branch-free over the first tail series when the grid keeps ``w`` below
     16 (float32) or 36 (float64), else with a branch per tail series.  Those two give the
-    same bits (``tests/test_kernel_vs_reference.py``); only speed differs.
+    same bits (``tests/core/test_laws.py``); only speed differs.
     """
     reflect = a + b > 0
     lo, hi = (-b, -a) if reflect else (a, b)
