@@ -210,7 +210,7 @@ def test_the_monte_carlo_resolves_the_layernorm_finite_width_correction() -> Non
     sim = xp.simulate(net, batch=1024, repeats=16, seed=1, dtype=np.float64)
     measured = math.log(float(np.mean(sim.per_repeat_backward[:, 0])) / float(np.mean(sim.per_repeat_backward[:, 1])))
     tol = Z * math.sqrt(0.35 / (1024 * 16))
-    finite = xp.predict(net)
+    finite = xp.predict(net, finite_width=True)
     infinite = xp.predict(net, finite_width=False)
     assert abs(measured - math.log(finite.backward[0] / finite.backward[1])) <= tol
     assert abs(measured - math.log(infinite.backward[0] / infinite.backward[1])) > tol

@@ -42,7 +42,7 @@ dense layer gives), ``E|J^T g|^2 = gamma tr(J J^T)``, so
 
 the ``1/q_in`` factor of Xiong et al. (2020), eq. (6), with its exact
 finite-width projection factor.  ``E[1/(s^2 + eps)]`` is ``1/(v + eps)`` at
-infinite width; with ``finite_width=True`` it is the second-order delta
+infinite width (the default); with ``finite_width=True`` it is the second-order delta
 method around ``E[s^2] = v (n - 1)/n`` with ``Var[s^2] = (mu_4 - v^2)/n``
 (``mu_4 = k4 + 3 v^2``, the fourth central moment):
 ``1/(E s^2 + eps) + Var[s^2]/(E s^2 + eps)^3``.  For a Gaussian input and
@@ -291,12 +291,20 @@ def _chi(rule: Any) -> float:
     return float(rule)
 
 
-def predict_network(net: Network, *, finite_width: bool = True) -> NetworkPrediction:
+def predict_network(net: Network, *, finite_width: bool = False) -> NetworkPrediction:
     """Mean-field forward and backward second moments of ``net`` (see the module docstring).
 
-    ``finite_width`` adds the finite-width corrections of the LayerNorm
+    ``finite_width=True`` adds the finite-width corrections of the LayerNorm
     gradient (the ``(n - 2 + (1 - r)^2)/n`` projection and the delta-method
-    ``E[1/(s^2 + eps)]``); ``False`` gives the infinite-width limit.
+    ``E[1/(s^2 + eps)]``); the default is the infinite-width limit.  The
+    correction assumes a gradient isotropic with respect to ``y`` and a
+    Gaussian example-to-example spread of ``s^2``, as when the gradient
+    reaches the LayerNorm through fresh weights and its input comes from
+    them.  Along a chain of post-LN blocks with a dominant skip (DeepNorm)
+    neither holds: the gradient from the next LayerNorm has already lost its
+    component along nearly the same ``y``, and ``s^2`` barely varies, so the
+    infinite-width factor is the closer one (measured: within 1% over 100
+    DeepNorm blocks at width 256, against 32% low with the correction).
 
     Raises
     ------

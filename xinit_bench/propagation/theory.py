@@ -92,7 +92,7 @@ class Prediction:
 
 
 @overload
-def predict(activation: Network, *, finite_width: bool = True) -> NetworkPrediction: ...
+def predict(activation: Network, *, finite_width: bool = False) -> NetworkPrediction: ...
 
 
 @overload
@@ -121,7 +121,7 @@ def predict(
     bias_std: float = 0.0,
     input_second_moment: float = 1.0,
     param: float | None = None,
-    finite_width: bool = True,
+    finite_width: bool = False,
 ) -> Prediction | NetworkPrediction:
     r"""Mean-field forward and backward prediction for an MLP, or for a :class:`Network`.
 
