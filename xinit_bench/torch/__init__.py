@@ -32,6 +32,7 @@ Every law comes from the plan layer, :mod:`xinit_bench.plans`.
 
 from __future__ import annotations
 
+from .checkpoint import CheckpointPlan, CheckpointResult, plan_checkpoint, save_checkpoint, write_checkpoint
 from .functional import (
     calculate_gain,
     constant_,
@@ -75,6 +76,8 @@ __all__ = [
     "PRESETS",
     "BiasUniform",
     "BilinearUniform",
+    "CheckpointPlan",
+    "CheckpointResult",
     "Constant",
     "HiddenUniform",
     "Init",
@@ -101,12 +104,15 @@ __all__ = [
     "materialize",
     "normal_",
     "ones_",
+    "plan_checkpoint",
     "preset_rules",
     "rope_inv_freq",
+    "save_checkpoint",
     "torch_default",
     "trunc_normal_",
     "uniform_",
     "vit",
+    "write_checkpoint",
     "xavier_normal_",
     "xavier_uniform_",
     "zeros_",
