@@ -26,9 +26,13 @@ The operations, with ``X`` the ``(rows, c)`` matrix of a layer's input:
 
 Weights come from this project's samplers (:mod:`xinit_bench.init`,
 :mod:`xinit_bench.samplers`, :mod:`xinit_bench.orthogonal`) and one
-``xinit_bench.Generator``, in the order above; every sum is in an order fixed
-by the shapes, and OpenBLAS splits a GEMM over output blocks, never over the
-inner dimension, so a seed gives the same bits on any thread count.
+``xinit_bench.Generator``, in the order above, and every sum outside BLAS is
+in an order fixed by the shapes: a seed gives the same bits for any number of
+Numba threads (``kernel_threads``, ``NUMBA_NUM_THREADS``).  The GEMMs are
+OpenBLAS's, whose result depends on its own thread count: of eight float32
+shapes from (16, 256, 256) to (512, 512, 512), seven gave different bits on 1
+and 2 OpenBLAS threads (only (40, 96, 96), below its threading threshold,
+agreed).  To reproduce bits across machines, fix ``OPENBLAS_NUM_THREADS``.
 
 Memory: the weights, ``phi'(X)`` of every activation, ``Y`` and
 ``1/sqrt(s^2 + eps)`` of every LayerNorm (what the backward pass reads), plus a
@@ -463,6 +467,9 @@ def _node_bytes(node: Node, B: int, item: int) -> tuple[int, int]:
         w = node.weights
         assert w is not None
         stored = (w.rows * w.cols * (2 if node.kind == "conv" else 1) + w.rows) * item
+        if w.kind != "iid":
+            # the orthogonal samplers' float64 work: the Gaussian matrix, its factor and the result
+            stored += 3 * 8 * w.rows * (w.cols if w.kind == "orthogonal" else w.channels_in) + w.rows * w.cols * item
         work = B * math.prod(node.out_shape)
         if node.kind == "conv":
             work = max(work, rows * math.prod(w.kernel) * max(node.in_shape[0], w.rows))
@@ -483,17 +490,18 @@ def _node_bytes(node: Node, B: int, item: int) -> tuple[int, int]:
 def estimate_network_memory(net: Network, batch: int, dtype: DTypeLike = np.float32, repeats: int = 1) -> int:
     """Bytes :func:`simulate_network` allocates, an upper bound.
 
-    Stored buffers (weights, ``phi'``, LayerNorm outputs, index tables), then
-    the work buffers: at most four of the largest activation per nesting
-    level of residuals plus four more (the pass, the residual sums, the two
-    gradients), and two im2col buffers, and the results (float64,
-    ``2 x 2 x repeats x entries``).
+    Stored buffers (weights, ``phi'``, LayerNorm outputs, index tables, the
+    orthogonal samplers' float64 work), then the work buffers: at most four of
+    the largest activation per nesting level of residuals plus four more (the
+    pass, the residual sums, the two gradients), two im2col buffers, the
+    results (float64, ``2 x 2 x repeats x entries``), the kernels' per-row
+    sums and 1 MiB for the small arrays of a pass.
 
     Examples
     --------
     >>> from xinit_bench.propagation.architecture import Dense, Input
     >>> estimate_network_memory(Network(Input(1024), Dense(1024)), 1024) // 2**20
-    28
+    29
     """
     item = np.dtype(dtype).itemsize
     stored, work = 0, 0
@@ -509,7 +517,9 @@ def estimate_network_memory(net: Network, batch: int, dtype: DTypeLike = np.floa
         act = max(act, batch * math.prod(node.out_shape))
     pool = 4 * (depth(net.nodes) + 1) * max(act, B_act) * item
     results = 2 * 2 * repeats * net.depth * 8
-    return int(stored + pool + 2 * work * item + results + 8 * batch * max(_rows(net.input_shape), 1) * 64)
+    # float64 partial sums of the kernels (per row) and a fixed 1 MiB for the small arrays of a pass
+    rows = batch * max(_rows(node.in_shape) for node in net.nodes)
+    return int(stored + pool + 2 * work * item + results + 8 * 8 * rows + 2**20)
 
 
 def _check_memory(net: Network, B: int, dt: type, limit: int | None, R: int) -> None:
