@@ -294,9 +294,11 @@ def _load_config(source: Any) -> Any:
             raise ValueError(f"model_or_config as a dict must have a 'model_type' (e.g. 'llama'), got {sorted(source)}")
         try:
             return transformers.AutoConfig.for_model(model_type, **values)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"model_or_config must be a config transformers knows, got model_type {model_type!r}: "
-                             f"{exc}") from None  # fmt: skip
+        except Exception as exc:  # an unknown model_type, or values its config class refuses
+            raise ValueError(
+                f"model_or_config must be a config that transformers can build a model from, got model_type "
+                f"{model_type!r}: {type(exc).__name__}: {exc}"
+            ) from None
     path = Path(source)
     file = path / "config.json" if path.is_dir() else path
     if not file.is_file():
