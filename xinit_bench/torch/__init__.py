@@ -22,6 +22,9 @@ this module.  Three layers of use:
   initialised, or on the thread count.
 - :func:`materialize` allocates and fills a module built under
   ``torch.device("meta")``, with a peak memory of about the model's size.
+- ``preset="auto"`` reads a Hugging Face model's ``config`` (its
+  ``model_type`` and that type's fields, rotary settings included) and
+  :func:`signal_report` measures a model's signal propagation at step 0.
 
 The package's rooms, one concern each: :mod:`.tensors` (tensor checks and
 strided views as runs of the stream), :mod:`.functional` (the ``nn.init``
@@ -48,6 +51,7 @@ from .functional import (
     xavier_uniform_,
     zeros_,
 )
+from .hf import Computed, Positions, RotaryInvFreq, rotary_from_config
 from .inits import (
     BiasUniform,
     BilinearUniform,
@@ -65,20 +69,39 @@ from .inits import (
     XavierUniform,
 )
 from .meta import materialize, rope_inv_freq
-from .modules import InitReport, init_module
-from .presets import PRESETS, gpt2, llama, preset_rules, torch_default, vit
+from .modules import Filled, InitReport, UnmatchedRuleWarning, init_module
+from .presets import (
+    HF_PRESETS,
+    MODEL_TYPES,
+    PRESETS,
+    ExpectedRule,
+    bert,
+    gpt2,
+    hf_vit,
+    llama,
+    preset_names,
+    preset_rules,
+    t5,
+    torch_default,
+    vit,
+)
 from .rules import Rule
 from .tensors import MAX_RUNS, MIN_RUN
 
 __all__ = [
+    "HF_PRESETS",
     "MAX_RUNS",
     "MIN_RUN",
+    "MODEL_TYPES",
     "PRESETS",
     "BiasUniform",
     "BilinearUniform",
     "CheckpointPlan",
     "CheckpointResult",
+    "Computed",
     "Constant",
+    "ExpectedRule",
+    "Filled",
     "HiddenUniform",
     "Init",
     "InitReport",
@@ -86,17 +109,22 @@ __all__ = [
     "KaimingUniform",
     "Normal",
     "OwnerConstant",
+    "Positions",
+    "RotaryInvFreq",
     "Rule",
     "Skip",
     "TruncNormal",
     "Uniform",
+    "UnmatchedRuleWarning",
     "XavierNormal",
     "XavierUniform",
+    "bert",
     "calculate_gain",
     "constant_",
     "dirac_",
     "eye_",
     "gpt2",
+    "hf_vit",
     "init_module",
     "kaiming_normal_",
     "kaiming_uniform_",
@@ -105,9 +133,12 @@ __all__ = [
     "normal_",
     "ones_",
     "plan_checkpoint",
+    "preset_names",
     "preset_rules",
     "rope_inv_freq",
+    "rotary_from_config",
     "save_checkpoint",
+    "t5",
     "torch_default",
     "trunc_normal_",
     "uniform_",

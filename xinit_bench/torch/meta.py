@@ -9,7 +9,20 @@ import torch
 from torch import nn
 
 from ..validation import check_real
-from .modules import Entry, InitReport, assign, check_entropy, check_prefix, prepare_entries, unwrap, write_entries
+from .modules import (
+    Entry,
+    Filled,
+    InitReport,
+    assign_rules,
+    check_entropy,
+    check_prefix,
+    check_value,
+    prepare_entries,
+    unmatched_rules,
+    unwrap,
+    warn_unmatched,
+    write_entries,
+)
 from .rules import Rule
 
 __all__ = ["Hook", "materialize", "rope_inv_freq"]
@@ -76,7 +89,7 @@ def materialize(
         if not isinstance(pattern, str) or not callable(fn):
             raise TypeError(f"hooks must map globs (str) to callables, got {pattern!r}: {fn!r}")
     root = unwrap(module) if isinstance(module, nn.Module) else module
-    entries, _ = assign(root, preset, rules, pre)
+    entries, _, defaults = assign_rules(root, preset, rules, pre)
     meta = [e for e in entries if e.tensor.is_meta]
     if not meta:
         raise ValueError(
@@ -102,6 +115,7 @@ def materialize(
     ruled = [e for e in meta if e.name not in hooked and e.rule is not None]
     prepared = prepare_entries(ruled, report, allocated=False)
     values = {e.name: _run_hook(e, *hooked[e.name]) for e in meta if e.name in hooked}
+    warn_unmatched(report, unmatched_rules(defaults, entries, root, pre))
     new: dict[int, torch.Tensor] = {}
     for e in meta:  # allocate everything first: a MemoryError leaves the module as it was
         data = torch.empty(e.tensor.shape, dtype=e.tensor.dtype, device="cpu")
@@ -120,6 +134,9 @@ def materialize(
             if e.name in values:
                 e.tensor.detach().copy_(values[e.name].reshape(e.tensor.shape))
                 report.filled[e.name] = f"hook {getattr(hooked[e.name][1], '__qualname__', hooked[e.name][1])!s}"
+                report.tensors[e.name] = Filled(
+                    f"hooks[{hooked[e.name][0]!r}]", "computed by the hook", str(e.tensor.dtype)[6:], e.tensor.numel()
+                )
                 if len(e.names) > 1:
                     report.tied[e.name] = tuple(e.names)
     return report
@@ -133,24 +150,4 @@ def _run_hook(e: Entry, pattern: str, hook: Hook) -> torch.Tensor:
         value = hook(e.owner, e.local, like)
     except Exception as exc:
         raise ValueError(f"{where} must compute the tensor's value, got {type(exc).__name__}: {exc}") from exc
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{where} must return a torch.Tensor, got {type(value).__name__}")
-    if value.is_meta:
-        raise ValueError(f"{where} must return a tensor with storage, got a meta tensor")
-    if value.numel() != e.tensor.numel():
-        raise ValueError(
-            f"{where} must return {e.tensor.numel()} elements (shape {tuple(e.tensor.shape)}), got shape "
-            f"{tuple(value.shape)}"
-        )
-    target = e.tensor.dtype
-    if value.is_complex() and not target.is_complex:
-        raise TypeError(f"{where} must return a real tensor for dtype {target}, got dtype {value.dtype}")
-    if target.is_floating_point and value.is_floating_point() and value.numel():
-        finite = value.detach()[torch.isfinite(value.detach())]
-        largest = float(torch.finfo(target).max)
-        if finite.numel() and float(finite.abs().max()) > largest:
-            raise ValueError(
-                f"{where} must return values that {target} holds (at most {largest:.6g} in magnitude), got "
-                f"{float(finite.abs().max()):.6g}"
-            )
-    return value.detach().to("cpu")
+    return check_value(value, e.tensor, where)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,9 @@ from torch import nn
 from .._rng import check_seed, key_for_name
 from ..batch import Job, fill_jobs
 from ..plans import Plan, resolve_plan
+from .hf import Computed
 from .inits import Init, Skip
-from .presets import check_rules, preset_rules
+from .presets import ExpectedRule, check_rules, preset_rules
 from .rules import Rule
 from .tensors import (
     FLOATS,
@@ -37,20 +39,50 @@ from .tensors import (
 
 __all__ = [
     "Entry",
+    "Filled",
     "InitReport",
     "Prepared",
+    "UnmatchedRuleWarning",
     "assign",
+    "assign_rules",
     "check_entropy",
     "check_overlaps",
     "check_prefix",
+    "check_value",
     "entries_of",
     "fill_entries",
     "init_module",
     "name_key",
     "prepare_entries",
+    "rule_label",
+    "unmatched_rules",
     "unwrap",
+    "warn_unmatched",
     "write_entries",
 ]
+
+
+class UnmatchedRuleWarning(UserWarning):
+    """A preset rule meant for a named sub-module matched nothing where it should apply (see ``ExpectedRule``)."""
+
+
+@dataclass(frozen=True)
+class Filled:
+    """One tensor that :func:`init_module` wrote: the rule that decided it, its law, its dtype, its element count."""
+
+    rule: str
+    law: str
+    dtype: str
+    numel: int
+
+
+def rule_label(rule: Rule) -> str:
+    """A short name for a rule: its tensor glob and its module match (``weight in Linear|+1``)."""
+    options = rule.module if isinstance(rule.module, tuple) else (rule.module,)
+    names = ["*" if m is None else m if isinstance(m, str) else m.__name__ for m in options]
+    owners = names[0] if len(names) == 1 else f"{names[0]}|+{len(names) - 1}"
+    where = f"{rule.tensor} in {owners}"
+    return where if rule.name is None else f"{where} [{rule.name}]"
 
 
 @dataclass
@@ -62,13 +94,54 @@ class InitReport:
     names of a tensor that has more than one (``("wte.weight",
     "lm_head.weight")``); ``untouched`` lists the tensors that no rule covers
     (left as they were); ``launches`` counts the kernel launches per (kind,
-    dtype) and how many tensors each filled.
+    dtype) and how many tensors each filled; ``tensors`` maps each name of
+    ``filled`` to its rule, law, dtype and size (:class:`Filled`);
+    ``unmatched`` describes the preset rules meant for named sub-modules that
+    matched nothing where they should apply (each also an
+    :class:`UnmatchedRuleWarning`).
+
+    ``print(report)`` shows one line per rule with its tensor count, element
+    count, law and dtype, then what no rule covered.
     """
 
     filled: dict[str, str] = field(default_factory=dict)
     untouched: list[str] = field(default_factory=list)
     launches: dict[tuple[str, str], int] = field(default_factory=dict)
     tied: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tensors: dict[str, Filled] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        groups: dict[tuple[str, str], list[Filled]] = {}
+        for f in self.tensors.values():
+            groups.setdefault((f.rule, f.dtype), []).append(f)
+        total = sum(f.numel for f in self.tensors.values())
+        random = sum(self.launches.values())
+        launches = f"{len(self.launches)} launch" + ("" if len(self.launches) == 1 else "es")
+        lines = [f"{len(self.tensors)} tensors, {total:,} elements; {random} random tensors in {launches}"]
+        rows = []
+        for (rule, dtype), fs in groups.items():
+            laws = sorted({f.law for f in fs})
+            law = laws[0] if len(laws) == 1 else f"{len(laws)} laws, e.g. {laws[0]}"
+            rows.append((rule, str(len(fs)), f"{sum(f.numel for f in fs):,}", law, dtype))
+        if rows:
+            width = [min(max(len(r[i]) for r in rows), cap) for i, cap in enumerate((40, 6, 13, 26, 8))]
+            head = ("rule", "n", "elements", "law", "dtype")
+            width = [max(w, len(h)) for w, h in zip(width, head, strict=True)]
+            for r in (head, *rows):
+                cells = [c if len(c) <= w else c[: w - 1] + "~" for c, w in zip(r, width, strict=True)]
+                lines.append(
+                    f"  {cells[0]:<{width[0]}}  {cells[1]:>{width[1]}}  {cells[2]:>{width[2]}}  "
+                    f"{cells[3]:<{width[3]}}  {cells[4]}".rstrip()
+                )
+        if self.untouched:
+            more = f", ... ({len(self.untouched)} in all)" if len(self.untouched) > 6 else ""
+            shown = ", ".join(self.untouched[:6]) + more
+            lines.append(f"no rule: {shown}")
+        else:
+            lines.append("no rule: none")
+        lines.extend(f"unmatched: {u}" for u in self.unmatched)
+        return "\n".join(lines)
 
 
 @dataclass
@@ -233,7 +306,13 @@ _STREAM_0 = np.uint32(0)
 
 
 def assign(module: nn.Module, preset: Any, rules: Any, prefix: str) -> tuple[list[Entry], list[Rule]]:
-    """Every tensor of ``module`` with the rule that covers it; custom rules must each match something.
+    """Every tensor of ``module`` with the rule that covers it; custom rules must each match something."""
+    entries, custom, _ = assign_rules(module, preset, rules, prefix)
+    return entries, custom
+
+
+def assign_rules(module: nn.Module, preset: Any, rules: Any, prefix: str) -> tuple[list[Entry], list[Rule], list[Rule]]:
+    """:func:`assign`, and the preset's rules as well.
 
     A custom rule decides a tensor if it matches any of the tensor's names
     (the first custom rule that does); otherwise the preset's rules are tried
@@ -267,7 +346,49 @@ def assign(module: nn.Module, preset: Any, rules: Any, prefix: str) -> tuple[lis
                 if found is not None:
                     e.rule, e.match = found
                     break
-    return entries, custom
+    return entries, custom, defaults
+
+
+def unmatched_rules(defaults: Sequence[Rule], entries: Sequence[Entry], root: nn.Module, prefix: str) -> list[str]:
+    """Each :class:`ExpectedRule` of the preset with the modules of its ``within`` where it matches no tensor.
+
+    A module matching ``within`` (an attention or MLP block for GPT-2's
+    ``c_proj.weight``) should hold a tensor, at any depth, that the rule
+    matches; a model that names the projection otherwise gets the preset's
+    unscaled law there.  Matching is by the rule alone: a custom rule that
+    overrides the tensor does not hide it.
+    """
+    out = []
+    for rule in defaults:
+        if not isinstance(rule, ExpectedRule):
+            continue
+        probe = Rule(Skip(), rule.within)
+        hits = [n for e in entries if match(rule, e, root, prefix) is not None for n in e.names]
+        missing = []
+        for mname, mod in root.named_modules():
+            if not probe.owners(mod):
+                continue
+            path = ".".join(p for p in (prefix, mname) if p)
+            if not any(not path or n.startswith(path + ".") for n in hits):
+                missing.append(mname or f"({type(root).__name__})")
+        if missing:
+            shown = ", ".join(missing[:4]) + (f", ... ({len(missing)} in all)" if len(missing) > 4 else "")
+            out.append(
+                f"{rule_label(rule)} ({rule.init!r}) matched no tensor in {len(missing)} modules where it should "
+                f"apply: {shown}"
+            )
+    return out
+
+
+def warn_unmatched(report: InitReport, unmatched: list[str]) -> None:
+    """Record the unmatched preset rules in the report and warn about each, before anything is written."""
+    report.unmatched.extend(unmatched)
+    for text in unmatched:
+        warnings.warn(
+            f"preset rule {text}; those tensors get the preset's other rules instead (pass a rule naming them)",
+            UnmatchedRuleWarning,
+            stacklevel=3,
+        )
 
 
 def _check_only(only: Any) -> list[str] | None:
@@ -313,6 +434,57 @@ class Prepared:
 
     work: list[tuple[Entry, Plan, np.dtype[Any]]] = field(default_factory=list)
     constants: list[tuple[Entry, float]] = field(default_factory=list)
+    values: list[tuple[Entry, torch.Tensor]] = field(default_factory=list)
+
+
+def check_value(value: Any, tensor: torch.Tensor, where: str) -> torch.Tensor:
+    """A computed value for ``tensor``: a tensor with storage, of its size, whose values its dtype holds."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{where} must return a torch.Tensor, got {type(value).__name__}")
+    if value.is_meta:
+        raise ValueError(f"{where} must return a tensor with storage, got a meta tensor")
+    if value.numel() != tensor.numel():
+        raise ValueError(
+            f"{where} must return {tensor.numel()} elements (shape {tuple(tensor.shape)}), got shape "
+            f"{tuple(value.shape)}"
+        )
+    target = tensor.dtype
+    if value.is_complex() and not target.is_complex:
+        raise TypeError(f"{where} must return a real tensor for dtype {target}, got dtype {value.dtype}")
+    v = value.detach()
+    if value.numel() and target.is_floating_point and value.is_floating_point():
+        finite = v[torch.isfinite(v)]
+        largest = float(torch.finfo(target).max)
+        if finite.numel() and float(finite.abs().max()) > largest:
+            raise ValueError(
+                f"{where} must return values that {target} holds (at most {largest:.6g} in magnitude), got "
+                f"{float(finite.abs().max()):.6g}"
+            )
+    elif value.numel() and not target.is_floating_point and target != torch.bool and not target.is_complex:
+        info = torch.iinfo(target)
+        lo, hi = float(v.min()), float(v.max())
+        if lo < info.min or hi > info.max or (value.is_floating_point() and not bool((v == v.round()).all())):
+            raise ValueError(f"{where} must return integers in [{info.min}, {info.max}] for {target}, got {lo}..{hi}")
+    return v.to("cpu")
+
+
+def _law(init: Init, plan: Plan | None, dt: np.dtype[Any] | None, value: float | None) -> str:
+    if value is not None:
+        return f"constant {value:g}"
+    if isinstance(init, Skip):
+        return "kept"
+    if isinstance(init, Computed):
+        return f"computed {type(init).__name__}"
+    if plan is None or dt is None:
+        return "nothing to draw"
+    kind, params, _ = resolve_plan(plan, dt)
+    return f"{kind}(" + ", ".join(f"{float(v):.4g}" for v in params) + ")"
+
+
+def _record(report: InitReport, e: Entry, law: str) -> None:
+    assert e.rule is not None
+    dtype = str(e.tensor.dtype).replace("torch.", "")
+    report.tensors[e.name] = Filled(rule_label(e.rule), law, dtype, e.tensor.numel())
 
 
 def prepare_entries(entries: Sequence[Entry], report: InitReport, *, allocated: bool = True) -> Prepared:
@@ -329,16 +501,26 @@ def prepare_entries(entries: Sequence[Entry], report: InitReport, *, allocated: 
             report.tied[e.name] = tuple(e.names)
         if isinstance(init, Skip):
             report.filled[e.name] = repr(init)
+            _record(report, e, _law(init, None, None, None))
             continue
         if allocated:
             check_place(e.tensor, e.name)
             check_writable(e.tensor, e.name)
         try:
+            if isinstance(init, Computed):
+                if allocated:
+                    check_distinct(e.tensor, e.name)
+                computed = check_value(init.value(e.tensor, e.match), e.tensor, f"{init!r}")
+                out.values.append((e, computed))
+                report.filled[e.name] = repr(init)
+                _record(report, e, _law(init, None, None, None))
+                continue
             value = init.constant(e.match)
             if value is not None:
                 check_constant(value, e.tensor.dtype, e.name, "value")
                 out.constants.append((e, value))
                 report.filled[e.name] = repr(init)
+                _record(report, e, _law(init, None, None, value))
                 continue
             dt = np_dtype(e.tensor.dtype)
             if dt is None:
@@ -349,6 +531,7 @@ def prepare_entries(entries: Sequence[Entry], report: InitReport, *, allocated: 
             init.check_after(e.tensor, e.match)
             if plan is None:  # a zero fan: nothing to draw (torch warns and leaves it)
                 report.filled[e.name] = repr(init)
+                _record(report, e, _law(init, None, None, None))
                 continue
             check_plan(plan, dt)
         except (TypeError, ValueError) as exc:
@@ -357,6 +540,7 @@ def prepare_entries(entries: Sequence[Entry], report: InitReport, *, allocated: 
             raise _traced(exc, e) from exc
         out.work.append((e, plan, dt))
         report.filled[e.name] = _describe(init, plan, dt)
+        _record(report, e, _law(init, plan, dt, None))
     return out
 
 
@@ -375,7 +559,9 @@ def write_entries(prepared: Prepared, entropy: int, report: InitReport) -> None:
             target.copy_(tmp)
         for e, value in prepared.constants:
             e.tensor.detach().fill_(value)
-        for e, _, _ in prepared.work:
+        for e, computed in prepared.values:
+            e.tensor.detach().copy_(computed.reshape(e.tensor.shape))
+        for e in [e for e, _, _ in prepared.work] + [e for e, _ in prepared.values]:
             assert e.rule is not None and e.match is not None
             e.rule.init.after(e.tensor, e.match)
     bump([e.tensor for e, _, _ in prepared.work])
@@ -402,9 +588,13 @@ def init_module(
     module : torch.nn.Module
         On the CPU, with storage (for a module on the meta device, see :func:`materialize`).
     preset : str or sequence of Rule
-        ``"torch_default"``, ``"gpt2"``, ``"llama"`` or ``"vit"`` (:data:`PRESETS`;
-        ``"gpt2"`` reads ``n_layer`` from ``module.config``: else pass
-        ``gpt2(n_layer=...)``), or a list of :class:`Rule`.
+        ``"torch_default"``, ``"gpt2"``, ``"llama"`` or ``"vit"`` (:data:`PRESETS`),
+        the Hugging Face ``"bert"``, ``"t5"`` and ``"hf_vit"`` (:data:`HF_PRESETS`),
+        ``"auto"`` (the preset of a Hugging Face model's ``config.model_type``,
+        :data:`MODEL_TYPES`), or a list of :class:`Rule`.  The Hugging Face
+        presets read their fields from ``module.config`` when it has them
+        (``initializer_range``, ``n_layer``, T5's sizes, the rotary settings);
+        ``"gpt2"`` without a config needs ``gpt2(n_layer=...)``.
     seed : int or None
         Each tensor's key is :func:`xinit_bench.key_for_name` of ``(seed,
         qualified name)``; ``None`` draws fresh entropy once for the call.
@@ -421,14 +611,24 @@ def init_module(
     Returns
     -------
     InitReport
-        What was filled, what no rule covers, and the launches.
+        What was filled, what no rule covers, and the launches; ``print(report)``
+        shows one line per rule.
+
+    Warns
+    -----
+    UnmatchedRuleWarning
+        A preset rule meant for a named sub-module (GPT-2's ``c_proj.weight``)
+        matched nothing in a block where it should apply; also listed in
+        ``report.unmatched``.
 
     Raises
     ------
     TypeError
         Not a module, an integer or complex tensor given a random rule, a bad rule.
     ValueError
-        An unknown preset, a rule or an ``only`` glob that matches nothing, a
+        An unknown preset (the closest name suggested), ``"auto"`` on a module
+        without a Hugging Face config or of a model type it does not know, a
+        rule or an ``only`` glob that matches nothing, a
         meta or CUDA tensor, an inference tensor outside inference mode, a
         constant or law parameters that a tensor's dtype cannot hold, a random
         rule on an expanded tensor, two tensors that share memory without
@@ -464,7 +664,7 @@ def init_module(
     patterns = _check_only(only)
     entropy = check_entropy(seed)
     root = unwrap(module) if isinstance(module, nn.Module) else module
-    entries, _ = assign(root, preset, rules, pre)
+    entries, _, defaults = assign_rules(root, preset, rules, pre)
     if patterns is not None:
         for i, p in enumerate(patterns):
             if not any(fnmatch.fnmatchcase(n, p) for e in entries for n in e.names):
@@ -479,6 +679,9 @@ def init_module(
         else:
             chosen.append(e)
     prepared = prepare_entries(chosen, report)
-    check_overlaps(entries, [e for e, _, _ in prepared.work] + [e for e, _ in prepared.constants])
+    check_overlaps(
+        entries, [e for e, _, _ in prepared.work] + [e for e, _ in prepared.constants] + [e for e, _ in prepared.values]
+    )
+    warn_unmatched(report, unmatched_rules(defaults, entries, root, pre))
     write_entries(prepared, entropy, report)
     return report
