@@ -107,18 +107,34 @@ def resolve_plan(plan: Plan, dt: np.dtype[Any]) -> Resolved:
 
 
 class _Explained:
-    """A law whose refusals are traced back to the caller's parameter by ``explain(error, dtype)``."""
+    """A scheme's law, whose refusals for a dtype name the caller's ``scale`` (and ``gain``, if one was given).
 
-    __slots__ = ("_law", "explain", "support")
+    One object per call, holding plain values: the message is built only
+    when a dtype refuses the law (:meth:`explain`).
+    """
 
-    def __init__(self, law: Plan, explain: Callable[[ParameterRangeError, np.dtype[Any]], ParameterRangeError]):
-        inner = getattr(law, "explain", None)
-        self._law = getattr(law, "_law", law)
+    __slots__ = ("_distribution", "_gain", "_law", "_n", "_scale", "support")
+
+    def __init__(self, law: Plan, scale: Any, n: float, distribution: str, gain: Any) -> None:
+        self._law = law
+        self._scale, self._n, self._distribution, self._gain = scale, n, distribution, gain
         self.support = getattr(law, "support", None)
-        self.explain = explain if inner is None else (lambda exc, dt: explain(inner(exc, dt), dt))
 
     def __call__(self, dt: np.dtype[Any]) -> tuple[str, tuple[Any, ...]]:
         return self._law(dt)
+
+    def explain(self, exc: ParameterRangeError, dt: np.dtype[Any]) -> ParameterRangeError:
+        scaled = (
+            f"scale must give weights that fit {dt}, got scale={self._scale!r} with fan {self._n:g} "
+            f"({self._distribution}): {exc}"
+        )
+        if self._gain is _NO_GAIN:
+            return ParameterRangeError(scaled)
+        return ParameterRangeError(f"gain must give weights that fit the dtype, got gain={self._gain!r}: {scaled}")
+
+
+#: The ``gain`` of a law that was given a ``scale`` directly (:func:`variance_scaling_law`).
+_NO_GAIN = object()
 
 
 # --- laws from a call's arguments -------------------------------------------------------------
@@ -197,6 +213,21 @@ def variance_scaling_law(
     gives the empty law ``N(0, 0)``: nothing is drawn and nothing divided.
     A refusal for the dtype names ``scale``.
     """
+    return _scaled(shape, scale, mode, distribution, layout, in_axis, out_axis, batch_axis, fans, _NO_GAIN)
+
+
+def _scaled(
+    shape: Any,
+    scale: Any,
+    mode: Any,
+    distribution: Any,
+    layout: Layout,
+    in_axis: int | None,
+    out_axis: int | None,
+    batch_axis: Sequence[int],
+    fans: Any,
+    gain: Any,
+) -> Plan:
     dims = check_shape(shape)
     s = check_real("scale", scale, minimum=0.0)
     check_choice("mode", mode, MODES)
@@ -220,13 +251,7 @@ def variance_scaling_law(
             f"scale must give a nonzero weight variance scale / fan, got scale={scale!r} and fan {n:g} "
             f"(scale / fan underflows float64 to 0)"
         )
-
-    def explain(exc: ParameterRangeError, dt: np.dtype[Any]) -> ParameterRangeError:
-        return ParameterRangeError(
-            f"scale must give weights that fit {dt}, got scale={scale!r} with fan {n:g} ({distribution}): {exc}"
-        )
-
-    return _Explained(_DISTRIBUTION[distribution](var), explain)
+    return _Explained(_DISTRIBUTION[distribution](var), scale, n, distribution, gain)
 
 
 def scheme_law(
@@ -253,12 +278,8 @@ def scheme_law(
     else:
         g = scheme_gain(gain, nonlinearity)
         mode = None
-    law = variance_scaling_law(shape, g**2, spec.mode if mode is None else mode, spec.distribution, layout)
-
-    def explain(exc: ParameterRangeError, dt: np.dtype[Any]) -> ParameterRangeError:
-        return ParameterRangeError(f"gain must give weights that fit the dtype, got gain={gain!r}: {exc}")
-
-    return _Explained(law, explain)
+    mode = spec.mode if mode is None else mode
+    return _scaled(shape, g**2, mode, spec.distribution, layout, None, None, (), None, g)
 
 
 def _gain_scheme(name: str) -> Callable[..., Plan]:
