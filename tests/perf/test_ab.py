@@ -281,6 +281,8 @@ def test_gate_against_head_on_one_case(tmp_path: Path, cache: Path) -> None:
     # The library of HEAD against the working tree's: the kernels are the same code, so a
     # failure here would be a false alarm.  Exit code and report, never a time.
     target = tmp_path / "gate.json"
+    # HEAD as the gate resolves it, read just before (a commit made while the gate runs moves HEAD)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     code, out, err = run_gate(
         [
             *["--against", "HEAD", "--only", "normal-float32-1M", "--rounds", "2", "--pairs", "6"],
@@ -294,7 +296,6 @@ def test_gate_against_head_on_one_case(tmp_path: Path, cache: Path) -> None:
     assert "normal-float32-1M" in out and "passed" in err
     data = json.loads(target.read_text())
     assert data["mode"] == "against" and data["exit_code"] == 0
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     assert data["commit"] == commit.stdout.strip()
     (row,) = data["benchmarks"]
     assert row["name"] == "normal-float32-1M" and row["n"] == 12 and row["status"] in ("ok", "improved")
