@@ -93,10 +93,10 @@ def read_checkpoint(folder: Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def reference(dtype: Any, preset: str, seed: int) -> dict[str, torch.Tensor]:
+def reference(dtype: Any, preset: str, seed: int, extra: Any = ()) -> dict[str, torch.Tensor]:
     model = build(dtype)
     model.to_empty(device="cpu")
-    init_module(model, preset, seed=seed)
+    init_module(model, preset, seed=seed, rules=extra)
     return model.state_dict()
 
 
@@ -129,6 +129,21 @@ def test_every_tensor_equals_init_module(tmp_path: Path, dtype: Any, max_shard_s
     )
     if max_shard_size == 1:
         assert result.shards_total == len(got)
+
+
+@pytest.mark.invariance
+@pytest.mark.parametrize("window", [1000, 4096, 12_345])
+def test_tensors_cut_over_fill_windows_keep_their_bits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    # A window smaller than a tensor cuts it into runs of its stream; the bits are those of one fill.
+    monkeypatch.setattr(ck, "WINDOW", window)
+    plan = ck.plan_checkpoint(build(), "torch_default", 7, tmp_path / "ck", dtype="bfloat16", rules=rules())
+    assert len(ck._windows(plan.shards[0])) > 5
+    ck.write_checkpoint(plan)
+    want = reference(torch.bfloat16, "torch_default", 7, rules())
+    for name, tensor in read_checkpoint(tmp_path / "ck").items():
+        assert same_bits(tensor, want[name]), name
 
 
 def test_a_wrong_seed_or_preset_is_seen(tmp_path: Path) -> None:

@@ -665,35 +665,92 @@ def _write_small(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _fill(mm: mmap.mmap, shard: ShardSpec) -> None:
-    """Every tensor of ``shard`` into the mapped file: random ones in one launch per (kind, dtype), then the rest."""
+#: The random tensors of a shard are filled a window of about this many bytes at a time, in file order; each
+#: window's pages are handed to the disk as soon as it is filled, and leave the process's resident memory.
+WINDOW = 256 * 2**20
+
+
+def _start_writeback() -> Callable[[int, int, int], None]:
+    """``start(fd, offset, length)``: begin writing a range of a file to disk without waiting (Linux), else nothing."""
+    if not sys.platform.startswith("linux"):
+        return lambda fd, offset, length: None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    call = libc.sync_file_range
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    write = 2  # SYNC_FILE_RANGE_WRITE: start writeback of the range's dirty pages, return at once
+
+    def start(fd: int, offset: int, length: int) -> None:
+        call(fd, offset, length, write)
+
+    return start
+
+
+def _windows(shard: ShardSpec) -> list[list[tuple[TensorSpec, int, int]]]:
+    """The random tensors of ``shard`` as runs ``(tensor, first element, count)``, cut into windows in file order."""
+    out: list[list[tuple[TensorSpec, int, int]]] = [[]]
+    room = WINDOW
+    for t in shard.tensors:
+        if t.kind is None or t.end == t.begin:
+            continue
+        item = _DTYPE_NAMES[t.dtype].itemsize
+        first, left = 0, math.prod(t.shape)
+        while left:
+            if room < item:
+                out.append([])
+                room = WINDOW
+            count = min(left, room // item)
+            out[-1].append((t, first, count))
+            first, left, room = first + count, left - count, room - count * item
+    return [w for w in out if w]
+
+
+def _fill(mm: mmap.mmap, fd: int, shard: ShardSpec) -> None:
+    """Every tensor of ``shard`` into the mapped file: the constants, then the random runs a window at a time.
+
+    In a window, the runs of each (kind, dtype) are one launch; a run is a
+    stretch of a tensor's stream (its elements from ``first`` on), so the bits
+    are those of one fill of the whole tensor.  Then the embedding's padding row.
+    """
+    with torch.no_grad():
+        for t in shard.tensors:
+            if t.end > t.begin and t.value is not None:
+                view = torch.frombuffer(mm, dtype=torch.uint8, count=t.end - t.begin, offset=shard.data_start + t.begin)
+                view.view(_DTYPE_NAMES[t.dtype]).fill_(t.value)
+                del view
+    start = _start_writeback()
     buf = np.frombuffer(mm, np.uint8)
     base = int(buf.ctypes.data) + shard.data_start
-    groups: dict[tuple[str, str], list[TensorSpec]] = {}
-    for t in shard.tensors:
-        if t.kind is not None and t.end > t.begin:
-            groups.setdefault((t.kind, t.dtype), []).append(t)
-    for (kind, dtype), members in groups.items():
-        dt = bfloat16() if dtype == "bfloat16" else np.dtype(dtype)
-        addresses = np.array([base + t.begin for t in members], np.int64)
-        counts = np.array([math.prod(t.shape) for t in members], np.int64)
-        positions = np.zeros(len(members), np.int64)
-        keys = np.array([(t.key[0], t.key[1], 0) for t in members], np.uint32).reshape(-1, 3)
-        table = np.array([t.params for t in members])
-        limits = None if members[0].limits is None else np.array([t.limits for t in members], np.float32)
-        fill_runs(kind, dt, addresses, counts, positions, keys, table, limits)
+    page = mmap.PAGESIZE
+    done = 0  # file bytes before this are filled and handed to the disk
+    for window in _windows(shard):
+        groups: dict[tuple[str, str], list[tuple[TensorSpec, int, int]]] = {}
+        for run in window:
+            groups.setdefault((run[0].kind or "", run[0].dtype), []).append(run)
+        for (kind, dtype), runs in groups.items():
+            dt = bfloat16() if dtype == "bfloat16" else np.dtype(dtype)
+            addresses = np.array([base + t.begin + first * dt.itemsize for t, first, _ in runs], np.int64)
+            counts = np.array([count for _, _, count in runs], np.int64)
+            positions = np.array([first for _, first, _ in runs], np.int64)
+            keys = np.array([(t.key[0], t.key[1], 0) for t, _, _ in runs], np.uint32).reshape(-1, 3)
+            table = np.array([t.params for t, _, _ in runs])
+            limits = None if runs[0][0].limits is None else np.array([t.limits for t, _, _ in runs], np.float32)
+            fill_runs(kind, dt, addresses, counts, positions, keys, table, limits)
+        t, first, count = window[-1]
+        end = shard.data_start + t.begin + (first + count) * _DTYPE_NAMES[t.dtype].itemsize
+        end -= end % page
+        if end > done:
+            start(fd, done, end - done)
+            mm.madvise(mmap.MADV_DONTNEED, done, end - done)  # shared file pages: the data stays in the file
+            done = end
     del buf
     with torch.no_grad():
         for t in shard.tensors:
-            if t.end == t.begin or (t.value is None and t.zero_row is None):
-                continue
-            view = torch.frombuffer(mm, dtype=torch.uint8, count=t.end - t.begin, offset=shard.data_start + t.begin)
-            typed = view.view(_DTYPE_NAMES[t.dtype]).reshape(t.shape)
-            if t.value is not None:
-                typed.fill_(t.value)
-            if t.zero_row is not None:
-                typed[t.zero_row].zero_()
-            del view, typed
+            if t.end > t.begin and t.zero_row is not None:
+                view = torch.frombuffer(mm, dtype=torch.uint8, count=t.end - t.begin, offset=shard.data_start + t.begin)
+                view.view(_DTYPE_NAMES[t.dtype]).reshape(t.shape)[t.zero_row].zero_()
+                del view
 
 
 def _begin_shard(directory: str, shard: ShardSpec) -> tuple[int, str, str]:
@@ -709,7 +766,7 @@ def _begin_shard(directory: str, shard: ShardSpec) -> tuple[int, str, str]:
         with mmap.mmap(fd, shard.size) as mm:
             mm[:8] = len(shard.header).to_bytes(8, "little")
             mm[8 : shard.data_start] = shard.header
-            _fill(mm, shard)
+            _fill(mm, fd, shard)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
