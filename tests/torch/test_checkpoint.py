@@ -139,7 +139,7 @@ def test_tensors_cut_over_fill_windows_keep_their_bits(
     # A window smaller than a tensor cuts it into runs of its stream; the bits are those of one fill.
     monkeypatch.setattr(ck, "WINDOW", window)
     plan = ck.plan_checkpoint(build(), "torch_default", 7, tmp_path / "ck", dtype="bfloat16", rules=rules())
-    assert len(ck._windows(plan.shards[0])) > 5
+    assert len(ck._windows(plan.shards[0])) >= 47_520 // window  # 47520 bytes of bf16 draws (the norm is constants)
     ck.write_checkpoint(plan)
     want = reference(torch.bfloat16, "torch_default", 7, rules())
     for name, tensor in read_checkpoint(tmp_path / "ck").items():
