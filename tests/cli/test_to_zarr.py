@@ -78,3 +78,59 @@ def test_dry_run_says_nothing_was_written(tmp_path: Path, capsys: pytest.Capture
     data = json.loads(capsys.readouterr().out)
     assert data["dry_run"] is True and data["result"] is None and data["chunks_to_write"] == data["chunks_total"]
     assert not store.exists()
+
+
+def test_json_into_the_store_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the store was written, then the JSON write clobbered it (or failed), after the whole run.
+    store = tmp_path / "w.zarr"
+    for target in (store, store / "plan.json"):
+        assert exit_code(["to-zarr", "--shape", "30,8", "--json", str(target), str(store)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is the store" in err and "--json" in err, err
+        assert not store.exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), PermissionError(13, "Permission denied")],
+    ids=["disk-full", "read-only-chunk-folder"],
+)
+def test_an_os_error_mid_write_is_one_line_with_the_progress_and_the_resume_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, error: OSError
+) -> None:
+    # The disk filling (ENOSPC) and a chunk folder that turned read-only (EACCES) both surface from the writer
+    # as OSError after some chunks; as root this machine cannot make a folder unwritable, so the writer's
+    # failure is injected after it has reported 2 of 5 chunks.
+    real = xd.write_zarr
+
+    def failing(plan: object, progress: object = None) -> object:
+        assert callable(progress)
+        progress(2, 5)
+        raise error
+
+    monkeypatch.setattr(xd, "write_zarr", failing)
+    store = tmp_path / "w.zarr"
+    code = exit_code(["to-zarr", "--shape", "30,8", "--chunks", "7,8", str(store)])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert "after 2 of 5 chunks" in err and "--resume" in err and (error.strerror or "") in err
+    monkeypatch.setattr(xd, "write_zarr", real)
+
+
+def test_a_shape_beyond_any_array_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "w.zarr"
+    assert exit_code(["to-zarr", "--shape", "9223372036854775808,2", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "--shape must have at most 2**62 elements" in err, err
+    assert not store.exists()
+
+
+def test_a_small_store_reports_its_size_in_a_unit_that_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["to-zarr", "--shape", "30,8", "--dry-run", str(tmp_path / "w.zarr")]) == 0
+    out = capsys.readouterr().out
+    assert "0.00 GiB" not in out and "960 bytes" in out, out

@@ -192,3 +192,12 @@ def test_out_and_region_are_refused() -> None:
         xd.normal(SHAPE_2D, chunks=4, region=(slice(0, 2),))
     with pytest.raises(ValueError, match="function must be one of"):
         xd.chunked("orthogonal", SHAPE_2D)
+
+
+def test_a_shape_beyond_the_streams_positions_is_refused_before_anything_is_built() -> None:
+    # 2**62 stream positions per stream: a larger tensor would reuse positions, so it is refused by name.
+    g = xb.Generator(0)
+    with pytest.raises(ValueError, match=r"^shape must have at most 2\*\*62 elements"):
+        xd.normal((2**31, 2**31, 2), chunks=2**20, generator=g)
+    assert g.stream == 0
+    assert xd.normal((2**31, 2**31), chunks=(2**18, 2**18), seed=0).shape == (2**31, 2**31)  # 2**62: allowed

@@ -12,6 +12,7 @@ uninterrupted run.  The library's refusals name the CLI's flags
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ..schemes import NAMED_SCHEMES
@@ -21,11 +22,15 @@ from .common import (
     add_json_option,
     console,
     emit_json,
+    fail,
     json_target,
     one_line_errors,
     progress,
     to_stdout,
 )
+
+#: Exit status of a run that the machine stopped (a disk that filled, a folder that became read-only).
+ENVIRONMENT = 3
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 #: The schemes and raw samplers (xinit_bench.dask.FUNCTIONS without the aliases), named without importing dask.
@@ -105,15 +110,22 @@ def setup_arguments(subparsers: Any) -> None:
     one_line_errors(p)
 
 
-def _gib(n: int | float) -> str:
-    return f"{n / 2**30:.2f} GiB"
+def _check_json_apart(json_to: Path | None, store: str) -> None:
+    """Refuse, before any work, a ``--json`` file that is the store or lies inside it (the write would clobber it)."""
+    if json_to is None or str(json_to) == "-":
+        return
+    target, folder = json_to.resolve(), Path(store).resolve()
+    if target == folder or folder in target.parents:
+        raise UsageError(f"--json {json_to}: is the store {store} or inside it; write the JSON elsewhere")
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench to-zarr``."""
+    _check_json_apart(None if args.json is None else Path(args.json), args.store)
     json_to = json_target(args.json)  # a bad path raises UsageError: one line and exit 2, from main()
     try:
         from .. import dask as xd
+        from ..dask.stores import size_text
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     kwargs = dict(args.param)
@@ -152,12 +164,14 @@ def run(args: argparse.Namespace) -> int:
     if not quiet:
         out.print(
             f"to-zarr: {args.scheme}{plan.recipe.shape} {plan.recipe.dtype} -> {plan.path}: "
-            f"{_gib(plan.bytes_total)} in {plan.total_chunks} chunks of {plan.chunks} ({_gib(plan.chunk_bytes)} each)",
+            f"{size_text(plan.bytes_total)} in {plan.total_chunks} chunks of {plan.chunks} "
+            f"({size_text(plan.chunk_bytes)} each)",
             soft_wrap=True,
         )
         out.print(
-            f"  disk: {_gib(plan.bytes_to_write)} to write ({len(plan.missing)} chunks), {_gib(plan.free_bytes)} free; "
-            f"memory: about {_gib(plan.memory_estimate)} peak ({args.workers} chunks in flight)",
+            f"  disk: {size_text(plan.bytes_to_write)} to write ({len(plan.missing)} chunks), "
+            f"{size_text(plan.free_bytes)} free; "
+            f"memory: about {size_text(plan.memory_estimate)} peak ({args.workers} chunks in flight)",
             soft_wrap=True,
         )
     if args.dry_run:
@@ -165,13 +179,28 @@ def run(args: argparse.Namespace) -> int:
         if not quiet:
             out.print(f"  dry run: nothing was written ({plan.path} untouched)", highlight=False, soft_wrap=True)
     else:
-        with progress("to-zarr", unit="chunks") as bar:
-            result = xd.write_zarr(plan, progress=bar.update)
+        done = [plan.total_chunks - len(plan.missing)]
+
+        def update(count: int, total: int) -> None:
+            done[0] = count
+            bar.update(count, total)
+
+        try:
+            with progress("to-zarr", unit="chunks") as bar:
+                result = xd.write_zarr(plan, progress=update)
+        except OSError as exc:  # the disk filled, or the store became unwritable, mid-write
+            return fail(
+                "xinit-bench to-zarr",
+                f"writing {plan.path} stopped after {done[0]} of {plan.total_chunks} chunks: "
+                f"{exc.strerror or exc}; free the space or fix the folder, then run the same command with --resume",
+                ENVIRONMENT,
+            )
         data["result"] = result.to_dict()
         if not quiet:
             rate = result.bytes_written / result.seconds / 2**30 if result.seconds > 0 else 0.0
             out.print(
-                f"  wrote {result.chunks_written} chunks ({_gib(result.bytes_written)}) in {result.seconds:.1f} s, "
+                f"  wrote {result.chunks_written} chunks ({size_text(result.bytes_written)}) "
+                f"in {result.seconds:.1f} s, "
                 f"{rate:.2f} GiB/s; skipped {result.chunks_skipped} already written",
                 soft_wrap=True,
             )

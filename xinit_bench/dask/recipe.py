@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from .. import init as _init
-from .._rng import STREAM_VERSION, Generator, peek, take
+from .._rng import OFFSETS, STREAM_VERSION, Generator, peek, take
 from ..plans import law_of, resolve_plan
 from ..regions import region_runs
 from ..samplers import check_offset, fill_block
@@ -145,7 +145,12 @@ def build_recipe(
     dims = check_shape(shape)
     dt = resolve_dtype(dtype, None)
     offset = check_offset(bound.arguments.get("offset", 0))
-    if offset and offset + math.prod(dims) > 2**62:
+    if math.prod(dims) > OFFSETS:
+        raise ValueError(
+            f"shape must have at most 2**62 elements (the stream's positions), got {dims}, "
+            f"of {math.prod(dims)} elements"
+        )
+    if offset and offset + math.prod(dims) > OFFSETS:
         raise ValueError(
             f"offset must leave room for the tensor's {math.prod(dims)} elements below 2**62, got offset={offset!r}"
         )
