@@ -86,6 +86,7 @@ from .presets import (
     vit,
 )
 from .rules import Rule
+from .sigprop import BlockStats, SignalReport, example_inputs, find_blocks, plot_reports, signal_report
 from .tensors import MAX_RUNS, MIN_RUN
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "PRESETS",
     "BiasUniform",
     "BilinearUniform",
+    "BlockStats",
     "CheckpointPlan",
     "CheckpointResult",
     "Computed",
@@ -112,6 +114,7 @@ __all__ = [
     "Positions",
     "RotaryInvFreq",
     "Rule",
+    "SignalReport",
     "Skip",
     "TruncNormal",
     "Uniform",
@@ -122,7 +125,9 @@ __all__ = [
     "calculate_gain",
     "constant_",
     "dirac_",
+    "example_inputs",
     "eye_",
+    "find_blocks",
     "gpt2",
     "hf_vit",
     "init_module",
@@ -133,11 +138,13 @@ __all__ = [
     "normal_",
     "ones_",
     "plan_checkpoint",
+    "plot_reports",
     "preset_names",
     "preset_rules",
     "rope_inv_freq",
     "rotary_from_config",
     "save_checkpoint",
+    "signal_report",
     "t5",
     "torch_default",
     "trunc_normal_",
