@@ -461,3 +461,16 @@ def test_progress_reports_bytes_up_to_the_total(tmp_path: Path) -> None:
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert os.path.getsize(tmp_path / "ck" / plan.shards[0].file) == plan.shards[0].size
     assert np.all(np.diff([d for d, _ in seen]) > 0)
+
+
+@pytest.mark.parametrize("preset", ["gpt2", "llama"])
+def test_preset_auto_reads_the_config(tmp_path: Path, preset: str) -> None:
+    config = hf_configs()[preset]
+    ck.save_checkpoint(config, "auto", 4, tmp_path / "auto", max_shard_size="100KB")
+    ck.save_checkpoint(config, preset, 4, tmp_path / "named", max_shard_size="100KB")
+    auto, named = read_checkpoint(tmp_path / "auto"), read_checkpoint(tmp_path / "named")
+    assert set(auto) == set(named) and all(same_bits(auto[k], named[k]) for k in auto)  # the preset auto picks
+    assert (tmp_path / "auto" / "config.json").read_bytes() == (tmp_path / "named" / "config.json").read_bytes()
+    # the fingerprint records the preset as given, so neither resumes the other
+    with pytest.raises(ValueError, match="directory must hold a checkpoint of this same model, preset"):
+        ck.save_checkpoint(config, "auto", 4, tmp_path / "named", max_shard_size="100KB", resume=True)
