@@ -38,7 +38,9 @@ def setup_arguments(subparsers: Any) -> None:
     p.add_argument(
         "directory", metavar="OUT_DIR", help="the checkpoint's folder (it must not exist, unless --overwrite)"
     )
-    p.add_argument("--preset", required=True, help="the init preset (auto: from the config's model_type; gpt2, llama, ...)")
+    p.add_argument(
+        "--preset", required=True, help="the init preset: auto (from the config's model_type), gpt2, llama, ..."
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=DTYPES, default=None, help="every floating-point tensor in this dtype")
     p.add_argument(
