@@ -41,6 +41,7 @@ from .init import (
     xavier_truncated_normal,
     xavier_uniform,
 )
+from .orthogonal import delta_orthogonal, dirac, identity, orthogonal, sparse
 from .validation import ParameterRangeError
 
 __version__ = "0.1.0"
@@ -52,12 +53,15 @@ __all__ = [
     "ParameterRangeError",
     "calculate_gain",
     "compute_fans",
+    "delta_orthogonal",
+    "dirac",
     "glorot_normal",
     "glorot_truncated_normal",
     "glorot_uniform",
     "he_normal",
     "he_truncated_normal",
     "he_uniform",
+    "identity",
     "kaiming_normal",
     "kaiming_truncated_normal",
     "kaiming_uniform",
@@ -66,7 +70,9 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "normal",
+    "orthogonal",
     "random_bits",
+    "sparse",
     "truncated_normal",
     "uniform",
     "variance_scaling",

@@ -87,6 +87,7 @@ from .presets import (
 )
 from .rules import Rule
 from .sigprop import BlockStats, SignalReport, example_inputs, find_blocks, plot_reports, signal_report
+from .structured import orthogonal_, sparse_
 from .tensors import MAX_RUNS, MIN_RUN
 
 __all__ = [
@@ -137,6 +138,7 @@ __all__ = [
     "materialize",
     "normal_",
     "ones_",
+    "orthogonal_",
     "plan_checkpoint",
     "plot_reports",
     "preset_names",
@@ -145,6 +147,7 @@ __all__ = [
     "rotary_from_config",
     "save_checkpoint",
     "signal_report",
+    "sparse_",
     "t5",
     "torch_default",
     "trunc_normal_",
