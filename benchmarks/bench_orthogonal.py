@@ -55,14 +55,14 @@ def _worker(side: str) -> None:
     import numpy as np
 
     if side == "xinit":
-        import xinit_bench.orthogonal as xo
+        from xinit_bench.orthogonal import orthogonal
         from xinit_bench.runtime import threads
 
         threads_ctx = threads(THREADS)
         threads_ctx.__enter__()
 
         def call(n: int, dtype: str, seed: int) -> None:
-            xo.orthogonal((n, n), seed=seed, dtype=dtype)
+            orthogonal((n, n), seed=seed, dtype=dtype)
 
     elif side == "torch":
         import torch

@@ -189,7 +189,7 @@ class _Matrices:
             ca = column_axis if batch_axis is None or column_axis < batch_axis else column_axis - 1
             self.column_axis = ca
             self.cols = sub[ca]
-            self.rows = math.prod(sub) // self.cols if self.cols else math.prod(sub[:ca] + sub[ca + 1 :])
+            self.rows = math.prod(sub[:ca] + sub[ca + 1 :])
         self.tall = self.rows >= self.cols
         self.m, self.n = max(self.rows, self.cols), min(self.rows, self.cols)
 
@@ -355,11 +355,11 @@ def orthogonal(
     Examples
     --------
     >>> import numpy as np
-    >>> import xinit_bench.orthogonal as xo
-    >>> w = xo.orthogonal((3, 5), seed=0, dtype=np.float64)
+    >>> import xinit_bench as xb
+    >>> w = xb.orthogonal((3, 5), seed=0, dtype=np.float64)
     >>> bool(np.allclose(w @ w.T, np.eye(3), atol=1e-12))
     True
-    >>> bool((xo.orthogonal((5, 3), seed=0, dtype=np.float64) == w.T).all())
+    >>> bool((xb.orthogonal((5, 3), seed=0, dtype=np.float64) == w.T).all())
     True
     """
     dims = check_shape(shape)
@@ -449,8 +449,8 @@ def delta_orthogonal(
     Examples
     --------
     >>> import numpy as np
-    >>> import xinit_bench.orthogonal as xo
-    >>> w = xo.delta_orthogonal((4, 2, 3, 3), seed=0, dtype=np.float64)
+    >>> import xinit_bench as xb
+    >>> w = xb.delta_orthogonal((4, 2, 3, 3), seed=0, dtype=np.float64)
     >>> m = w[:, :, 1, 1]
     >>> bool(np.allclose(m.T @ m, np.eye(2), atol=1e-12)), int(np.count_nonzero(w[:, :, 0, 0]))
     (True, 0)
@@ -528,8 +528,8 @@ def identity(
 
     Examples
     --------
-    >>> import xinit_bench.orthogonal as xo
-    >>> xo.identity((2, 3), gain=2.0).tolist()
+    >>> import xinit_bench as xb
+    >>> xb.identity((2, 3), gain=2.0).tolist()
     [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
     dims = check_shape(shape)
@@ -583,8 +583,8 @@ def dirac(
 
     Examples
     --------
-    >>> import xinit_bench.orthogonal as xo
-    >>> w = xo.dirac((2, 2, 3))
+    >>> import xinit_bench as xb
+    >>> w = xb.dirac((2, 2, 3))
     >>> w[:, :, 1].tolist(), float(w.sum())
     ([[1.0, 0.0], [0.0, 1.0]], 2.0)
     """
@@ -670,8 +670,8 @@ def sparse(
     Examples
     --------
     >>> import numpy as np
-    >>> import xinit_bench.orthogonal as xo
-    >>> w = xo.sparse((10, 4), 0.3, seed=0)
+    >>> import xinit_bench as xb
+    >>> w = xb.sparse((10, 4), 0.3, seed=0)
     >>> (w == 0).sum(axis=0).tolist()
     [3, 3, 3, 3]
     """

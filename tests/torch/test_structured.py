@@ -7,6 +7,7 @@ The peer cases are PyTorch's own (``test/nn/test_init.py`` of pytorch/pytorch:
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -17,8 +18,10 @@ from torch import nn
 from torchnets import as_numpy
 
 import xinit_bench as xb
-import xinit_bench.orthogonal as xo
 from xinit_bench.torch.structured import orthogonal_, sparse_
+
+# The module itself: ``xinit_bench.orthogonal`` as an attribute is the function of that name.
+xo = importlib.import_module("xinit_bench.orthogonal")
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 NP_DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16", torch.bfloat16: "bfloat16"}
