@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -160,3 +161,24 @@ def test_gpt2_small_residual_growth_is_slower_with_the_c_proj_scaling() -> None:
     expected = 1 / (2 * layers)
     assert expected / 2 < ratio < 2 * expected, slopes
     assert not (expected / 2 < 1.0 < 2 * expected)  # the unscaled preset against itself would fail this check
+
+
+# --- the command line ------------------------------------------------------------------------------
+@pytest.mark.structure
+def test_the_sigprop_command_prints_a_table_per_preset_and_writes_json(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xinit_bench.cli import main
+
+    out = tmp_path / "sigprop.json"
+    args = ["sigprop", "--model", "llama", "--layers", "2", "--width", "64", "--vocab", "64", "--length", "8"]
+    assert main([*args, "--preset", "llama,torch_default", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "preset llama: slope of mean_sq" in text and "preset torch_default" in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+    data = json.loads(out.read_text())
+    assert set(data["reports"]) == {"llama", "torch_default"} and len(data["reports"]["llama"]["blocks"]) == 2
+    assert main([*args, "--preset", "lama"]) == 2
+    assert "did you mean 'llama'?" in capsys.readouterr().err
+    assert main([*args, "--width", "100"]) == 2
+    assert "--width must be a positive multiple of 64, got 100" in capsys.readouterr().err

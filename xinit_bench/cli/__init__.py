@@ -9,7 +9,8 @@ limit, and a verdict on the speed targets), ``models``
 study), ``info`` (versions, threading layer, CPU, threads, the kernel cache), ``compile``
 (every kernel into the on-disk cache), ``to-zarr`` (a tensor
 larger than memory into a zarr store, chunk by chunk), ``checkpoint`` (a
-random Hugging Face checkpoint of a config, shard by shard).  Tables by
+random Hugging Face checkpoint of a config, shard by shard), ``sigprop``
+(signal propagation at step 0 of a model built from a config, per preset).  Tables by
 default; ``--json`` alone prints JSON instead, ``--json PATH`` writes it
 beside the tables.  Usage errors are one line on stderr with exit status 2,
 naming the CLI's flags (``--shape``), not the library's keywords (``shape=``).
@@ -24,12 +25,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, checkpoint, compile, gains, gate, info, models, propagate, to_zarr
+from . import bench, checkpoint, compile, gains, gate, info, models, propagate, sigprop, to_zarr
 from .common import UsageError, fail, flag_names, one_line_errors, use_flags
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (bench, models, gate, propagate, gains, info, compile, to_zarr, checkpoint)
+COMMANDS = (bench, models, gate, propagate, gains, info, compile, to_zarr, checkpoint, sigprop)
 
 
 def build_parser() -> argparse.ArgumentParser:
