@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import init as np_init
-from .. import orthogonal as np_orthogonal
 from .. import samplers as np_samplers
 from ..gains import he_gain
+from ..orthogonal import orthogonal as np_orthogonal
 from ..plans import Plan, normal_law, resolve_plan, truncated_normal_law, uniform_law, variance_scaling_law
 from ..samplers import FloatArray
 from ..schemes import DISTRIBUTIONS, MODES, Distribution, Mode
@@ -356,10 +356,10 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> 
     default = None if dtype is None else _dtype(dtype)
 
     def draw(dims: tuple[int, ...], dt: np.dtype[Any], seed: int) -> FloatArray:
-        return np_orthogonal.orthogonal(dims, gain, seed=seed, dtype=dt, layout="keras", column_axis=axis)
+        return np_orthogonal(dims, gain, seed=seed, dtype=dt, layout="keras", column_axis=axis)
 
     def check(dims: tuple[int, ...], dt: np.dtype[Any]) -> object:
         empty = tuple(slice(0, 0) for _ in dims)
-        return np_orthogonal.orthogonal(dims, gain, seed=0, dtype=dt, layout="keras", column_axis=axis, region=empty)
+        return np_orthogonal(dims, gain, seed=0, dtype=dt, layout="keras", column_axis=axis, region=empty)
 
     return _make(draw, None, default, check)

@@ -139,12 +139,12 @@ def _draw(w: Weights, out: Buffer, gen: Generator) -> None:
                 out=out,
             )
         return
-    from .. import orthogonal as xo
+    from ..orthogonal import delta_orthogonal, orthogonal
 
     if w.kind == "orthogonal":
-        xo.orthogonal(out.shape, w.gain, generator=gen, dtype=out.dtype, out=out)
+        orthogonal(out.shape, w.gain, generator=gen, dtype=out.dtype, out=out)
         return
-    kern = xo.delta_orthogonal((w.rows, w.channels_in, *w.kernel), w.gain, generator=gen, dtype=out.dtype)
+    kern = delta_orthogonal((w.rows, w.channels_in, *w.kernel), w.gain, generator=gen, dtype=out.dtype)
     d = len(w.kernel)
     out[...] = np.moveaxis(kern, 1, 1 + d).reshape(w.rows, w.cols)
 
