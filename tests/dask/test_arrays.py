@@ -86,7 +86,7 @@ def test_local_schedulers(scheduler: str) -> None:
 def client() -> Iterator[Any]:
     """A real LocalCluster of two worker processes, one thread each, for this module."""
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
     )
     c = distributed.Client(cluster)
     try:

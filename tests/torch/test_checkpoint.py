@@ -263,7 +263,7 @@ def test_a_local_cluster_of_two_workers_writes_the_bytes_of_one_process(tmp_path
     config = hf_configs()["gpt2"]
     ck.save_checkpoint(config, "gpt2", 6, tmp_path / "one", max_shard_size="60KB")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
     )
     client = distributed.Client(cluster)
     try:
