@@ -39,8 +39,16 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "distributed": ("distributed",),
     "zarr": ("zarr",),
     "matplotlib": ("matplotlib",),
+    "keras": ("keras",),
+    "jax": ("jax",),
+    "flax": ("flax",),
+    "sklearn": ("sklearn",),
+    "transformers": ("transformers",),
+    "safetensors": ("safetensors",),
     "xinit_bench.torch": ("torch",),
     "xinit_bench.dask": ("dask", "distributed", "zarr"),
+    "xinit_bench.keras": ("keras",),
+    "xinit_bench.jax": ("jax",),
 }
 
 
