@@ -15,6 +15,10 @@ for every chunking ``c``, every scheduler and every number of workers.
 own state, so its values change when the chunks change (dask's own
 documentation says so; the tests show it).
 
+:func:`orthogonal` is the lazy form of :func:`xinit_bench.orthogonal` over a
+stacked batch of matrices, one task per matrix or per group of them
+(:mod:`xinit_bench.dask.structured`), with the same bits.
+
 The key and stream are resolved once, when the graph is built (a
 ``generator=`` gives up one stream then), and every task carries only plain
 values: the kernel kind, its parameters, the key words, the stream, the
@@ -68,6 +72,7 @@ from .arrays import (
 from .chunks import AUTO_CHUNK_BYTES, check_chunks
 from .recipe import FUNCTIONS, Recipe, build_recipe, fill
 from .stores import ATTRIBUTE, BASE_MEMORY, ZarrPlan, ZarrResult, from_zarr, plan_zarr, to_zarr, write_zarr
+from .structured import orthogonal
 
 __all__ = [
     "ATTRIBUTE",
@@ -95,6 +100,7 @@ __all__ = [
     "lecun_truncated_normal",
     "lecun_uniform",
     "normal",
+    "orthogonal",
     "plan_zarr",
     "to_zarr",
     "truncated_normal",
