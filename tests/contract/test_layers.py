@@ -12,6 +12,8 @@ Layers, lowest first (docs/design.md, "Layers"):
    layer of the core (``xinit_bench.plans``).
 3. ``xinit_bench.propagation.*`` and ``xinit_bench.perf.*`` -- peers that must
    not import each other.
+3.5. ``xinit_bench.training.*`` -- the training study, which uses the
+   propagation theory and the torch adapter.
 4. ``xinit_bench.cli.*`` -- the command line.
 
 A module may import its own layer and the layers below, never one above.
@@ -71,7 +73,18 @@ MODULES = modules()
 
 
 #: The layer of every subpackage of ``xinit_bench``; the top-level modules are the core, layer 1.
-GROUPS = {"kernels": 0, "torch": 2, "dask": 2, "keras": 2, "jax": 2, "perf": 3, "propagation": 3, "cli": 4}
+GROUPS = {
+    "kernels": 0,
+    "torch": 2,
+    "dask": 2,
+    "keras": 2,
+    "jax": 2,
+    "perf": 3,
+    "propagation": 3,
+    # The training study stands on the propagation theory (critical gains, depth scales): above layer 3, below the CLI.
+    "training": 3.5,
+    "cli": 4,
+}
 
 
 def layer(module: str) -> tuple[int, str]:

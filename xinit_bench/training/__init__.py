@@ -1,0 +1,49 @@
+"""Does the initialisation decide whether a network trains?  MLPs trained on bundled data, reproducibly.
+
+Needs torch and scikit-learn (the ``train`` extra: ``pip install 'xinit-bench[train]'``);
+``import xinit_bench`` does not import this package.  Its rooms:
+
+* :mod:`.data`: :func:`load_dataset` -- scikit-learn's digits with a fixed
+  stratified split, or a synthetic teacher-student task; standardised with the
+  train statistics.
+* :mod:`.models`: :class:`MLPSpec` and :func:`build_model` (linear layers
+  ``layers.0``, ``layers.1``, ...).
+* :mod:`.inits`: :data:`TRAIN_INITS` and :func:`apply_init`, every weight drawn
+  through :mod:`xinit_bench.torch` from ``key_for_name(seed, name)``, so the
+  step-0 weights are the NumPy samplers' bits.
+* :mod:`.engine`: :class:`TrainConfig`, :func:`train_one` and :func:`train_many`
+  (parallel processes where that is faster), each run a :class:`RunRecord`.
+
+The package sits beside :mod:`xinit_bench.propagation`: it imports the core,
+:mod:`xinit_bench.torch` and the propagation theory; only the CLI imports it.
+"""
+
+from __future__ import annotations
+
+from .data import DATASETS, INSTALL, Dataset, load_dataset, require_extras
+
+require_extras("torch")
+
+from .engine import OPTIMIZERS, RunRecord, TrainConfig, train_many, train_one  # noqa: E402
+from .inits import TRAIN_INITS, GaussianInit, apply_init, critical_params  # noqa: E402
+from .models import MLP, MLPSpec, build_model  # noqa: E402
+
+__all__ = [
+    "DATASETS",
+    "INSTALL",
+    "MLP",
+    "OPTIMIZERS",
+    "TRAIN_INITS",
+    "Dataset",
+    "GaussianInit",
+    "MLPSpec",
+    "RunRecord",
+    "TrainConfig",
+    "apply_init",
+    "build_model",
+    "critical_params",
+    "load_dataset",
+    "require_extras",
+    "train_many",
+    "train_one",
+]
