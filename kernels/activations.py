@@ -30,6 +30,7 @@ by the caller (``xinit_bench.propagation.montecarlo``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ from .phi import (
     _silu,
     _softplus,
     _tanh,
+    exp_clamped,
 )
 
 # Types of the entry points the API calls (Numba ignores annotations; mypy checks the callers).
@@ -70,8 +72,10 @@ F64Array = NDArray[np.float64]
 
 __all__ = [
     "ELU",
+    "ERF",
     "FORWARD",
     "GELU",
+    "HARD_TANH",
     "LANES",
     "LEAKY_RELU",
     "LINEAR",
@@ -91,6 +95,26 @@ __all__ = [
 
 #: Independent accumulators per row (one AVX-512 register of float64).
 LANES = 8
+
+#: Kinds of the two activations defined in this module, after those of ``phi.py``.
+ERF = 11
+HARD_TANH = 12
+
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+
+@inline_ir
+def _erf(x, p):
+    # erf(x) from libm (scalar, like gelu's erfc); erf'(x) = 2 exp(-x^2) / sqrt(pi).
+    return math.erf(x), _TWO_OVER_SQRT_PI * exp_clamped(-x * x)
+
+
+@inline_ir
+def _hard_tanh(x, p):
+    # clip(x, -1, 1); derivative 1 inside, 0 outside (the kinks have measure zero).
+    inside = -1.0 < x < 1.0
+    y = x if inside else (1.0 if x >= 1.0 else -1.0)
+    return y, (1.0 if inside else 0.0)
 
 
 # --- skeletons ------------------------------------------------------------------------
@@ -288,6 +312,18 @@ def forward_mish(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, 
     _forward(_mish, h, bias, a, d, p, part)
 
 
+@parallel
+def forward_erf(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
+    """Fused forward pass for erf (see :func:`forward_linear`)."""
+    _forward(_erf, h, bias, a, d, p, part)
+
+
+@parallel
+def forward_hard_tanh(h: FloatArray, bias: FloatArray, a: FloatArray, d: FloatArray, p: float, part: F64Array) -> None:
+    """Fused forward pass for hard tanh, ``clip(x, -1, 1)`` (see :func:`forward_linear`)."""
+    _forward(_hard_tanh, h, bias, a, d, p, part)
+
+
 #: Forward kernel of each activation kind, indexed by kind.
 FORWARD = (
     forward_linear,
@@ -301,6 +337,8 @@ FORWARD = (
     forward_silu,
     forward_softplus,
     forward_mish,
+    forward_erf,
+    forward_hard_tanh,
 )
 
 

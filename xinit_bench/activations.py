@@ -52,7 +52,19 @@ __all__ = [
 ]
 
 ActivationName = Literal[
-    "linear", "relu", "leaky_relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "softplus", "mish"
+    "linear",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "softplus",
+    "mish",
+    "erf",
+    "hard_tanh",
 ]
 #: All built-in activation names, in table order.
 ACTIVATIONS: tuple[str, ...] = get_args(ActivationName)
@@ -138,6 +150,14 @@ def _softplus(x: Array, a: float) -> Array:
     return np.logaddexp(0.0, x)
 
 
+def _erf_d(x: Array, a: float) -> Array:
+    return _f64(2.0 / math.sqrt(math.pi) * np.exp(-x * x))
+
+
+def _hard_tanh_d(x: Array, a: float) -> Array:
+    return (np.abs(x) < 1.0).astype(np.float64)
+
+
 def _mish(x: Array, a: float) -> Array:
     return x * np.tanh(np.logaddexp(0.0, x))
 
@@ -168,6 +188,8 @@ _TABLE: dict[str, _Entry] = {
     "silu": _Entry(_silu, _silu_d, _k.SILU),
     "softplus": _Entry(_softplus, lambda x, a: special.expit(x), _k.SOFTPLUS),
     "mish": _Entry(_mish, _mish_d, _k.MISH),
+    "erf": _Entry(lambda x, a: _f64(special.erf(x)), _erf_d, _k.ERF, odd=True),
+    "hard_tanh": _Entry(lambda x, a: np.clip(x, -1.0, 1.0), _hard_tanh_d, _k.HARD_TANH, (-1.0, 1.0), odd=True),
 }
 
 

@@ -79,7 +79,8 @@ def test_propagate_preset_small(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (
             ["--activation", "swish"],
             "activation must be one of 'linear', 'relu', 'leaky_relu', 'tanh', 'sigmoid', "
-            "'elu', 'selu', 'gelu', 'silu', 'softplus', 'mish', got 'swish'",
+            "'elu', 'selu', 'gelu', 'silu', 'softplus', 'mish', 'erf', "
+            "'hard_tanh', got 'swish'",
         ),
         (["--depth", "0"], "depth must be an int >= 1, got 0"),
         (["--width", "0"], "width must be an int >= 1, got 0"),
