@@ -9,21 +9,12 @@ import torch
 from torch import nn
 
 from ..validation import check_real
-from .modules import (
-    Entry,
-    Filled,
-    InitReport,
-    assign_rules,
-    check_entropy,
-    check_prefix,
-    check_value,
-    prepare_entries,
-    unmatched_rules,
-    unwrap,
-    warn_unmatched,
-    write_entries,
-)
+from .inits import Skip
+from .matching import Entry, refuse_uncovered, unmatched_rules
+from .modules import assign_tree, check_entropy, check_prefix
+from .report import Filled, InitReport, warn_unmatched
 from .rules import Rule
+from .writing import check_value, prepare_entries, write_entries
 
 __all__ = ["Hook", "materialize", "rope_inv_freq"]
 
@@ -64,9 +55,10 @@ def materialize(
     memory is the model's size plus the work list.  Tensors already on the
     CPU are left alone.
 
-    A meta tensor that no rule covers (a rotary ``inv_freq``, a causal mask)
-    must have a hook: ``hooks`` maps globs on qualified names to
-    ``hook(owner_module, local_name, meta_tensor) -> tensor`` that computes
+    A meta tensor that no rule covers (a rotary ``inv_freq``, a causal mask),
+    or whose rule keeps its values (:class:`~xinit_bench.torch.Skip`: a meta
+    tensor has none to keep), must have a hook: ``hooks`` maps globs on
+    qualified names to ``hook(owner_module, local_name, meta_tensor) -> tensor`` that computes
     its value (e.g. :func:`rope_inv_freq`); the result is copied in.  If any
     meta tensor has neither a rule nor a hook, a ``ValueError`` lists them
     all before anything is allocated.
@@ -88,8 +80,7 @@ def materialize(
     for pattern, fn in hook_map.items():
         if not isinstance(pattern, str) or not callable(fn):
             raise TypeError(f"hooks must map globs (str) to callables, got {pattern!r}: {fn!r}")
-    root = unwrap(module) if isinstance(module, nn.Module) else module
-    entries, _, defaults = assign_rules(root, preset, rules, pre)
+    root, entries, defaults, matcher = assign_tree(module, preset, rules, pre)
     meta = [e for e in entries if e.tensor.is_meta]
     if not meta:
         raise ValueError(
@@ -97,25 +88,25 @@ def materialize(
             f"{len(entries)} tensors already have storage): fill them with xinit_bench.torch.init_module"
         )
     hooked: dict[str, tuple[str, Hook]] = {}
-    missing: list[str] = []
+    missing: list[Entry] = []
     for e in meta:
         found = next(((p, f) for n in e.names for p, f in hook_map.items() if fnmatch.fnmatchcase(n, p)), None)
         if found is not None:
             hooked[e.name] = found
-        elif e.rule is None:
-            missing.append(f"{e.name} {tuple(e.tensor.shape)} {e.tensor.dtype}")
-    if missing:
-        raise ValueError(
-            "every meta tensor must be covered by a rule or a hook, got these uncovered: "
-            + ", ".join(missing)
-            + " (pass hooks={'<glob>': fn}, e.g. xinit_bench.torch.rope_inv_freq(), or a rule)"
-        )
+        elif e.rule is None or isinstance(e.rule.init, Skip):
+            missing.append(e)
+    refuse_uncovered(
+        "meta tensor",
+        missing,
+        "pass hooks={'<glob>': fn}, e.g. xinit_bench.torch.rope_inv_freq(), or a rule",
+        by="a rule that writes it or a hook",
+    )
     report = InitReport()
     # Every rule, value, dtype range and hook result is checked on the meta tensors, before any is swapped.
     ruled = [e for e in meta if e.name not in hooked and e.rule is not None]
     prepared = prepare_entries(ruled, report, allocated=False)
     values = {e.name: _run_hook(e, *hooked[e.name]) for e in meta if e.name in hooked}
-    warn_unmatched(report, unmatched_rules(defaults, entries, root, pre))
+    warn_unmatched(report, unmatched_rules(defaults, entries, root, pre, matcher))
     new: dict[int, torch.Tensor] = {}
     for e in meta:  # allocate everything first: a MemoryError leaves the module as it was
         data = torch.empty(e.tensor.shape, dtype=e.tensor.dtype, device="cpu")
