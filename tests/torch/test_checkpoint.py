@@ -29,6 +29,7 @@ from torch import nn  # noqa: E402
 
 from xinit_bench.torch import checkpoint as ck  # noqa: E402
 from xinit_bench.torch import init_module, materialize, rope_inv_freq  # noqa: E402
+from xinit_bench.torch import writer as ck_writer  # noqa: E402
 
 #: A small model with every case of the layout: a tied embedding with a padding row, biases, norms, a
 #: non-persistent buffer, and tensors of two kernel kinds (torch_default's uniform weights, the normal embedding).
@@ -137,9 +138,11 @@ def test_tensors_cut_over_fill_windows_keep_their_bits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
 ) -> None:
     # A window smaller than a tensor cuts it into runs of its stream; the bits are those of one fill.
-    monkeypatch.setattr(ck, "WINDOW", window)
+    monkeypatch.setattr(ck_writer, "WINDOW", window)
     plan = ck.plan_checkpoint(build(), "torch_default", 7, tmp_path / "ck", dtype="bfloat16", rules=rules())
-    assert len(ck._windows(plan.shards[0])) >= 47_520 // window  # 47520 bytes of bf16 draws (the norm is constants)
+    assert (
+        len(ck_writer._windows(plan.shards[0])) >= 47_520 // window
+    )  # 47520 bytes of bf16 draws (the norm is constants)
     ck.write_checkpoint(plan)
     want = reference(torch.bfloat16, "torch_default", 7, rules())
     for name, tensor in read_checkpoint(tmp_path / "ck").items():
@@ -281,8 +284,8 @@ CHILD = (
     MODEL
     + """
 import os, signal, sys
-from xinit_bench.torch import checkpoint as ck
-real, calls = ck.fill_runs, [0]
+from xinit_bench.torch import checkpoint as ck, writer
+real, calls = writer.fill_runs, [0]
 
 def fill_then_die(*args):
     calls[0] += 1
@@ -290,7 +293,7 @@ def fill_then_die(*args):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args)
 
-ck.fill_runs = fill_then_die
+writer.fill_runs = fill_then_die
 ck.save_checkpoint(build(), "torch_default", 12, sys.argv[1], dtype="bfloat16", max_shard_size=10_000, rules=rules())
 """
 )
@@ -407,6 +410,83 @@ def test_uncovered_tensors_are_listed(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"uncovered: scale \(4,\) torch.float32, table \(3, 2\) torch.float32"):
         ck.save_checkpoint(model, "torch_default", 0, tmp_path / "ck")
     assert not (tmp_path / "ck").exists()
+
+
+@pytest.mark.refusal
+@pytest.mark.parametrize("mode", ["overwrite", "resume"])
+def test_an_uncovering_preset_leaves_an_existing_checkpoint_as_it_was(tmp_path: Path, mode: str) -> None:
+    # A preset that covers the first checkpoint's model but not this one's: refused before any file is touched,
+    # whether the call would replace the folder or resume it.
+    folder = tmp_path / "ck"
+    ck.save_checkpoint(build(), "torch_default", 0, folder, max_shard_size=30_000)
+    before = digests(folder)
+    odd = build()
+    with torch.device("meta"):
+        odd.register_parameter("scale", nn.Parameter(torch.empty(5)))
+    with pytest.raises(ValueError, match=r"every tensor of the state dict must be covered .* uncovered: scale \(5,\)"):
+        ck.save_checkpoint(odd, "torch_default", 0, folder, max_shard_size=30_000, **{mode: True})
+    assert digests(folder) == before  # the same files, byte for byte, and no temporary left beside them
+
+
+@pytest.mark.refusal
+def test_a_rule_that_keeps_values_covers_no_stored_tensor(tmp_path: Path) -> None:
+    # Skip keeps a tensor's values; a meta tensor has none, so a checkpoint lists it, as materialize does.
+    from xinit_bench.torch import Rule, Skip
+
+    keep = [Rule(Skip(), nn.LayerNorm, "bias")]
+    with pytest.raises(ValueError, match=r"uncovered: norm\.bias \(96,\) torch\.float32 \(pass rules="):
+        ck.save_checkpoint(build(), "torch_default", 0, tmp_path / "ck", rules=keep)
+    with pytest.raises(ValueError, match=r"uncovered: norm\.bias \(96,\) torch\.float32 \(pass hooks="):
+        materialize(build(), "torch_default", 0, rules=keep, hooks={"mask": lambda owner, local, like: torch.ones(8)})
+    assert not (tmp_path / "ck").exists()
+
+
+def test_a_computed_buffer_is_stored_with_init_modules_values(tmp_path: Path) -> None:
+    # A persistent buffer that a Computed rule decides (BERT's position ids) is written with its computed values,
+    # not left as zeros; it counts in the fingerprint, so a checkpoint of other values is not resumed.
+    from xinit_bench.torch import Computed, Rule
+
+    class Embeddings(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.word_embeddings = nn.Embedding(40, 8)
+            self.register_buffer("position_ids", torch.zeros(1, 6, dtype=torch.int64))
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embeddings = Embeddings()
+
+    with torch.device("meta"):
+        meta = Model()
+    ck.save_checkpoint(meta, "bert", 3, tmp_path / "ck")
+    got = read_checkpoint_any(tmp_path / "ck")
+    built = Model()
+    init_module(built, "bert", seed=3)
+    want = built.state_dict()
+    assert set(got) == set(want)
+    for name in want:
+        assert same_bits(got[name], want[name]), name
+    assert got["embeddings.position_ids"].tolist() == [[0, 1, 2, 3, 4, 5]]
+
+    class Backwards(Computed):
+        def value(self, tensor: torch.Tensor, owner: nn.Module) -> torch.Tensor:
+            return torch.arange(tensor.numel() - 1, -1, -1).reshape(tensor.shape)
+
+    with pytest.raises(ValueError, match="directory must hold a checkpoint of this same model"):
+        ck.save_checkpoint(
+            meta, "bert", 3, tmp_path / "ck", resume=True, rules=[Rule(Backwards(), None, "*position_ids")]
+        )
+
+
+def read_checkpoint_any(folder: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint whatever its dtype, read by ``safetensors`` itself."""
+    load_file = pytest.importorskip("safetensors.torch").load_file
+    index = json.loads((folder / ck.INDEX).read_text())
+    out: dict[str, torch.Tensor] = {}
+    for file in sorted(set(index["weight_map"].values())):
+        out.update(load_file(str(folder / file)))
+    return out
 
 
 @pytest.mark.refusal
