@@ -4,6 +4,9 @@
   activations and back-propagated gradients in a random MLP (Monte Carlo).
 * :func:`predict` gives their mean-field values (Poole et al. 2016;
   Schoenholz et al. 2017).
+* :func:`depth_scales` gives the fixed points ``q*``, ``c*`` of the length and
+  correlation maps and the depth scales ``xi_q``, ``xi_c`` (order and chaos);
+  ``predict(..., c0=...)`` the correlation of two inputs layer by layer.
 * :func:`critical_gain` solves for the gain that holds the forward or the
   backward variance, or puts the network at the edge of chaos.
 * :class:`Network` describes residual, normalised and convolutional
@@ -30,8 +33,11 @@ References
 from ..activations import ACTIVATIONS, Activation, ActivationName, get_activation
 from ..gains import PYTORCH_GAINS
 from ..gauss import (
+    bivariate_expectation,
+    expected_dphi_dphi,
     expected_dphi_squared,
     expected_phi,
+    expected_phi_phi,
     expected_phi_squared,
     gaussian_expectation,
     length_map_slope,
@@ -46,6 +52,15 @@ from .architecture import (
     NetworkError,
     Residual,
     load_network,
+)
+from .correlation import (
+    DepthScales,
+    correlation_map,
+    correlation_slope,
+    depth_scales,
+    fixed_point_c,
+    fixed_point_q,
+    length_map,
 )
 from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
@@ -71,6 +86,7 @@ __all__ = [
     "Criterion",
     "CriticalGain",
     "Dense",
+    "DepthScales",
     "InitSpec",
     "Input",
     "LayerNorm",
@@ -86,17 +102,26 @@ __all__ = [
     "SimulationResult",
     "SpeedResult",
     "TheoryUnavailable",
+    "bivariate_expectation",
+    "correlation_map",
+    "correlation_slope",
     "critical_gain",
+    "depth_scales",
     "estimate_memory",
     "estimate_network_memory",
+    "expected_dphi_dphi",
     "expected_dphi_squared",
     "expected_phi",
+    "expected_phi_phi",
     "expected_phi_squared",
+    "fixed_point_c",
+    "fixed_point_q",
     "gain_table",
     "gaussian_expectation",
     "get_activation",
     "glorot2010",
     "he2015",
+    "length_map",
     "length_map_slope",
     "load_network",
     "measure_network_speed",

@@ -83,7 +83,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,7 @@ from ..activations import Activation
 from ..gauss import gaussian_expectation, moment
 from ..validation import check_bool
 from .architecture import Network, NetworkError, Node
+from .correlation import DepthScales, depth_scales
 
 __all__ = ["NetworkPrediction", "TheoryUnavailable", "predict_network"]
 
@@ -153,6 +155,17 @@ class NetworkPrediction:
     at that output, with a unit-variance gradient at the network's output
     (``backward[-1] == 1``).  ``mean`` is ``E[x]`` of each output;
     ``input_backward`` is ``E[(dL/dx)^2]`` at the network's input.
+
+    With ``predict(net, c0=...)``, ``correlation[k]`` is the correlation
+    ``E[x_1 x_2] / E[x^2]`` of two inputs of correlation ``c0`` at the output of
+    entry ``k`` and ``cross[k]`` their cross moment ``E[x_1 x_2]`` (the
+    off-diagonal NNGP kernel), by the rules of
+    :mod:`xinit_bench.propagation.netcorr`; both are None otherwise.
+    ``c_star``, ``chi_c``, ``xi_c`` and ``xi_q`` are the fixed point and depth
+    scales (:attr:`scales`) of a plain MLP of identical ``Dense``/``Act`` layers;
+    NaN for other networks (a residual stream with weights has no finite
+    fixed point of the length map, and a LayerNorm network has no
+    one-layer map) and where the length map diverges.
     """
 
     labels: tuple[str, ...]
@@ -162,10 +175,43 @@ class NetworkPrediction:
     input_second_moment: float
     finite_width: bool
     input_backward: float = math.nan
+    correlation: Array | None = None
+    cross: Array | None = None
+    c0: float | None = None
+    point: tuple[Activation, float, float] | None = field(default=None, repr=False)
+
+    @cached_property
+    def scales(self) -> DepthScales | None:
+        """:func:`~xinit_bench.propagation.correlation.depth_scales` of the MLP's layer map, or None."""
+        return None if self.point is None else depth_scales(*self.point)
+
+    def _scale(self, name: str) -> float:
+        sc = self.scales
+        return math.nan if sc is None else float(getattr(sc, name))
+
+    @property
+    def c_star(self) -> float:
+        """Stable fixed point of the correlation map (1 in the ordered phase); NaN when undefined."""
+        return self._scale("c_star")
+
+    @property
+    def chi_c(self) -> float:
+        """Slope of the correlation map at ``c_star``."""
+        return self._scale("chi_c")
+
+    @property
+    def xi_c(self) -> float:
+        """Correlation depth scale ``-1 / ln chi_c``."""
+        return self._scale("xi_c")
+
+    @property
+    def xi_q(self) -> float:
+        """Length depth scale, from the slope of the length map at ``q*``."""
+        return self._scale("xi_q")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
+        """JSON-ready dict; with ``c0``, also ``correlation``, ``cross`` and ``scales`` (None if undefined)."""
+        out: dict[str, Any] = {
             "labels": list(self.labels),
             "forward": self.forward.tolist(),
             "backward": self.backward.tolist(),
@@ -174,6 +220,15 @@ class NetworkPrediction:
             "finite_width": self.finite_width,
             "input_backward": self.input_backward,
         }
+        if self.c0 is not None and self.correlation is not None and self.cross is not None:
+            sc = self.scales
+            out.update(
+                c0=self.c0,
+                correlation=self.correlation.tolist(),
+                cross=self.cross.tolist(),
+                scales=None if sc is None else sc.to_dict(),
+            )
+        return out
 
 
 def _act_law(node: Node, law: _Law) -> tuple[_Law, float]:

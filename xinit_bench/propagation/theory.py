@@ -19,6 +19,19 @@ gradient-independence assumption; Glorot & Bengio 2010, eq. (7)):
     \frac{\mathbb{E}[(\partial L/\partial a^{l-1})^2]}{\mathbb{E}[(\partial L/\partial a^{l})^2]}
         = n_l\,\mathrm{Var}[W^l]\;\mathbb{E}\big[\phi'(\sqrt{q^l}\,z)^2\big] .
 
+Two inputs with the same second moment ``q^0`` and correlation ``c^0`` (the
+``c0`` of :func:`predict`) have pre-activations whose cross moment obeys the
+correlation map (Poole et al. 2016, eq. (5);
+:mod:`xinit_bench.propagation.correlation`):
+
+.. math::
+
+    q_{12}^1 = n_0\,\mathrm{Var}[W^1]\,c^0 q^0 + \sigma_b^2, \qquad
+    q_{12}^l = n_{l-1}\mathrm{Var}[W^l]\,\mathbb{E}[\phi(u_1)\phi(u_2)] + \sigma_b^2,
+    \qquad c^l = q_{12}^l / q^l,
+
+with ``(u_1, u_2)`` centred Gaussian, variances ``q^{l-1}`` and correlation ``c^{l-1}``.
+
 References
 ----------
 .. [1] Poole, Lahiri, Raghu, Sohl-Dickstein & Ganguli (2016), "Exponential
@@ -40,16 +53,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..activations import Activation, get_activation
-from ..gauss import moment
+from ..gauss import cross_moment, moment
 from ..validation import check_real
 from .architecture import Network
+from .correlation import DepthScales, depth_scales
+from .netcorr import mlp_point, network_correlation
 from .nettheory import NetworkPrediction, predict_network
 from .network import InitSpec, resolve_widths
 
@@ -71,6 +87,11 @@ class Prediction:
     grad_pre_sq : second moment of dL/dh^l.
     weight_grad_var : per-example variance of dL/dW^l, ``grad_pre_sq[l] * E[(a^{l-1})^2]``.
     weight_var : Var[W^l].
+    correlation : c^l, the correlation of the pre-activations of two inputs with correlation ``c0``
+        (None when ``predict`` was not given ``c0``).
+    c_star, chi_c, xi_c, xi_q, chi_1 : the fixed point of the correlation map, its slope and the depth
+        scales of the last layer's map, ``sigma_w^2 = n_{L-1} Var[W^L]``, ``sigma_b^2`` (every layer's when
+        the widths are equal); NaN where the length map has no finite fixed point (:attr:`scales`).
     """
 
     activation: str
@@ -85,14 +106,46 @@ class Prediction:
     grad_act_sq: Array
     grad_pre_sq: Array
     weight_grad_var: Array
+    correlation: Array | None = None
+    c0: float | None = None
+    param: float = field(default=0.0, repr=False)
+
+    @cached_property
+    def scales(self) -> DepthScales:
+        """:func:`~xinit_bench.propagation.correlation.depth_scales` of the last layer's map (computed once)."""
+        sw2 = float(self.widths[-2] * self.weight_var[-1])
+        return depth_scales(Activation(self.activation.split("(")[0], self.param), sw2, self.bias_std**2)
+
+    @property
+    def c_star(self) -> float:
+        """Stable fixed point of the correlation map (1 in the ordered phase)."""
+        return self.scales.c_star
+
+    @property
+    def chi_c(self) -> float:
+        """Slope of the correlation map at ``c_star``."""
+        return self.scales.chi_c
+
+    @property
+    def xi_c(self) -> float:
+        """Correlation depth scale ``-1 / ln chi_c``."""
+        return self.scales.xi_c
+
+    @property
+    def xi_q(self) -> float:
+        """Length depth scale, from the slope of the length map at ``q*``."""
+        return self.scales.xi_q
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (arrays as lists)."""
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+        """JSON-ready dict (arrays as lists); with ``c0``, also the depth scales under ``"scales"``."""
+        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+        if self.c0 is not None:
+            out["scales"] = self.scales.to_dict()
+        return out
 
 
 @overload
-def predict(activation: Network, *, finite_width: bool = False) -> NetworkPrediction: ...
+def predict(activation: Network, *, finite_width: bool = False, c0: float | None = None) -> NetworkPrediction: ...
 
 
 @overload
@@ -107,6 +160,7 @@ def predict(
     bias_std: float = 0.0,
     input_second_moment: float = 1.0,
     param: float | None = None,
+    c0: float | None = None,
 ) -> Prediction: ...
 
 
@@ -122,12 +176,15 @@ def predict(
     input_second_moment: float = 1.0,
     param: float | None = None,
     finite_width: bool = False,
+    c0: float | None = None,
 ) -> Prediction | NetworkPrediction:
     r"""Mean-field forward and backward prediction for an MLP, or for a :class:`Network`.
 
     ``predict(net)`` with a :class:`~xinit_bench.propagation.architecture.Network`
     returns :func:`~xinit_bench.propagation.nettheory.predict_network` of it
-    (``finite_width`` is its option); the keywords below are for the MLP.
+    (``finite_width`` is its option), with the correlations of
+    :mod:`~xinit_bench.propagation.netcorr` when ``c0`` is given; the other
+    keywords are for the MLP.
 
     Forward (layer 1 sees the raw input, second moment ``q^0``):
 
@@ -165,6 +222,11 @@ def predict(
         ``q^0 > 0``.
     param : float, optional
         Activation parameter (leaky_relu slope, elu alpha).
+    c0 : float, optional
+        Correlation in ``[-1, 1]`` of two inputs of second moment ``q^0``: the
+        result then holds ``correlation``, ``c^l`` layer by layer (module
+        docstring).  The depth scales (``c_star``, ``chi_c``, ``xi_c``,
+        ``xi_q``) are available either way.
 
     Returns
     -------
@@ -177,12 +239,18 @@ def predict(
     [1.0, 0.5, 0.25]
     """
     if isinstance(activation, Network):
-        return predict_network(activation, finite_width=finite_width)
+        pred = predict_network(activation, finite_width=finite_width)
+        point = mlp_point(activation)
+        if c0 is None:
+            return replace(pred, point=point)
+        net_c, cross = network_correlation(activation, _check_c0(c0))
+        return replace(pred, correlation=net_c, cross=cross, c0=float(c0), point=point)
     act = get_activation(activation, param)
     ws = resolve_widths(depth, width, widths)
     spec = InitSpec.parse(init, gain)
     sb = check_real("bias_std", bias_std, minimum=0.0)
     q0 = check_real("input_second_moment", input_second_moment, positive=True)
+    c_0 = None if c0 is None else _check_c0(c0)
     L = len(ws) - 1
     spec.check_fits(ws, np.float64)
     var_w = np.array([spec.variance(ws[l], ws[l + 1]) for l in range(L)])
@@ -212,6 +280,7 @@ def predict(
         gp[l] = d2[l] * g
         g = ws[l + 1] * var_w[l] * gp[l]
     a_prev = np.concatenate(([q0], m2[:-1]))
+    corr = None if c_0 is None else _correlations(act, ws, var_w, sb2, q0, c_0, q)
     return Prediction(
         activation=act.label,
         widths=ws,
@@ -225,4 +294,29 @@ def predict(
         grad_act_sq=ga,
         grad_pre_sq=gp,
         weight_grad_var=gp * a_prev,
+        correlation=corr,
+        c0=c_0,
+        param=act.param,
     )
+
+
+def _check_c0(c0: Any) -> float:
+    """``c0`` as a float in ``[-1, 1]``, or the house TypeError / ValueError naming it."""
+    v = check_real("c0", c0, minimum=-1.0)
+    if v > 1.0:
+        raise ValueError(f"c0 must be a finite real number in [-1, 1], got {c0!r}")
+    return v
+
+
+def _correlations(
+    act: Activation, ws: tuple[int, ...], var_w: Array, sb2: float, q0: float, c0: float, q: Array
+) -> Array:
+    """``c^l`` of the pre-activations, layers ``1..L`` (module docstring)."""
+    L = len(ws) - 1
+    c = np.empty(L)
+    cross = c0 * q0  # E[x_1 x_2] of the raw input
+    for l in range(L):
+        if l > 0:
+            cross = cross_moment(act, float(q[l - 1]), float(q[l - 1]), float(c[l - 1]), "phiphi")
+        c[l] = min(1.0, max(-1.0, (ws[l] * float(var_w[l]) * cross + sb2) / float(q[l])))
+    return c
