@@ -91,6 +91,25 @@ def test_forward_gain_rows_report_chi1_and_phase() -> None:
     assert row["forward"].to_dict()["phase"] == "chaotic" and "chi1" in row["forward"].to_dict()
 
 
+def test_gain_table_depth_scales_are_those_of_the_forward_network() -> None:
+    # The forward gain puts q* = 1 on the length map without bias; where that fixed point is
+    # stable, depth_scales (which searches for q* from q0 = 1) finds the same point and scales.
+    rows = {r["activation"]: r for r in prop.gain_table()}
+    for name in ("tanh", "erf", "sigmoid", "elu(1)"):
+        row = rows[name]
+        fs, fwd = row["forward_scales"], row["forward"]
+        ref = prop.depth_scales(name.split("(")[0], fwd.gain**2, 0.0)
+        assert fs.q_star == 1.0 and ref.q_star == pytest.approx(1.0, rel=1e-10)
+        assert fs.xi_c == pytest.approx(ref.xi_c, rel=1e-8) and fs.xi_q == pytest.approx(ref.xi_q, rel=1e-8)
+        assert fs.chi_1 == pytest.approx(fwd.chi1, rel=1e-12) and fs.phase == fwd.phase
+        assert fs.xi_q == pytest.approx(-1 / math.log(fwd.length_slope), rel=1e-12)
+    # At the edge of chaos chi_1 = 1 and xi_q comes from the slope; infeasible rows have none.
+    eoc = rows["tanh"]["edge_of_chaos"]
+    assert rows["tanh"]["eoc_xi_q"] == pytest.approx(-1 / math.log(eoc.length_slope), rel=1e-12)
+    assert rows["sigmoid"]["eoc_xi_q"] is None
+    assert math.isnan(rows["gelu"]["forward_scales"].xi_q)  # unstable q*
+
+
 @pytest.mark.structure
 def test_readme_tanh_example_is_critical() -> None:
     from pathlib import Path

@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
                 "activation": r["activation"],
                 "pytorch": r["pytorch"],
                 **{crit: r[crit].to_dict() for crit in prop.CRITERIA},
+                "forward_scales": r["forward_scales"].to_dict(),
+                "eoc_xi_q": _json_number(r["eoc_xi_q"]),
             }
             for r in rows
         ],
@@ -57,8 +59,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _slope(cg: prop.CriticalGain) -> str:
-    return f"{cg.length_slope:.3f}" + ("" if cg.stable else "!")
+def _json_number(value: float | None) -> float | str | None:
+    return value if value is None or math.isfinite(value) else str(value)
+
+
+def _xi(value: float) -> str:
+    """A depth scale in at most 5 characters: ``inf``, ``-`` for NaN (an unstable q*), else 3 digits."""
+    if math.isnan(value):
+        return "-"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.3g}" if value < 1e3 else f"{value:.0e}"
 
 
 def _fixed_point(cg: prop.CriticalGain) -> str:
@@ -91,7 +102,8 @@ def print_gains(rows: list[dict[str, Any]], q: float, out: TextIO | None = None)
         ("forward\ng", "right"),
         ("chi_1\nat q*", "right"),
         ("phase", "left"),
-        ("slope\nat q*", "right"),
+        ("xi_q", "right"),
+        ("xi_c", "right"),
         ("backward\ng", "right"),
         ("EoC\nsigma_b", "right"),
         ("EoC fixed\npoint", "left"),
@@ -108,7 +120,8 @@ def print_gains(rows: list[dict[str, Any]], q: float, out: TextIO | None = None)
             f"{fwd.gain:.4f}",
             f"{fwd.chi1:.4f}",
             fwd.phase,
-            _slope(fwd),
+            _xi(r["forward_scales"].xi_q),
+            _xi(r["forward_scales"].xi_c),
             f"{bwd.gain:.4f}",
             f"{eoc.bias_std:.4f}" if eoc.feasible else "-",
             _fixed_point(eoc),
@@ -128,8 +141,11 @@ def print_gains(rows: list[dict[str, Any]], q: float, out: TextIO | None = None)
             "(Schoenholz et al. 2017); phase: ordered (chi_1 < 1 - 1e-3, gradients vanish as chi_1^L), "
             "critical (|chi_1 - 1| <= 1e-3) or chaotic (chi_1 > 1 + 1e-3, gradients explode).  "
             "Only the backward and edge-of-chaos gains are critical by construction.\n"
-            "slope at q*: d q^l / d q^(l-1) of the forward-criterion network at q*; '!' above 1, where the fixed "
-            "point is unstable and q drifts away geometrically with depth.  "
+            "xi_q, xi_c: depth scales of the forward-gain network without bias at q* (Schoenholz et al. 2017): "
+            "lengths settle as exp(-l/xi_q), xi_q = -1/ln(d q^l/d q^(l-1)), '-' where that slope is above 1 and q* "
+            "is unstable; the correlation of two inputs settles as exp(-l/xi_c), xi_c = -1/ln(chi_c), and such a "
+            "network trains to a depth of about 6 xi_c.  Both are inf at chi_1 = 1, so at the edge of chaos "
+            "xi_c is infinite by construction (its xi_q is in --json).  "
             "torch: torch.nn.init.calculate_gain, '-' where PyTorch rejects the name."
         ),
         highlight=False,

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize
@@ -67,16 +67,20 @@ from scipy import optimize
 from ..activations import Activation, get_activation
 from ..gauss import cross_moment, length_map_slope, moment
 from ..validation import check_real
-from .critical import phase
 
 __all__ = [
+    "CRITICAL_TOLERANCE",
     "DepthScales",
+    "Phase",
     "correlation_map",
     "correlation_slope",
+    "depth_scale",
     "depth_scales",
     "fixed_point_c",
     "fixed_point_q",
     "length_map",
+    "phase",
+    "scales_at",
 ]
 
 #: Positively homogeneous activations: ``E[phi(sqrt(q) z)^2] = kappa q``.
@@ -85,6 +89,30 @@ _HOMOGENEOUS = ("linear", "relu", "leaky_relu")
 _Q_DIVERGED = 1e15
 #: ``|slope - 1|`` at or below this counts as marginal (a depth scale of inf).
 _MARGINAL = 1e-12
+
+
+#: Half-width of the critical band of chi_1: ``|chi_1 - 1| <= CRITICAL_TOLERANCE`` is critical.
+CRITICAL_TOLERANCE = 1e-3
+Phase = Literal["ordered", "critical", "chaotic"]
+
+
+def phase(chi1: float) -> Phase:
+    """The mean-field phase of a network with per-layer gradient factor ``chi1``.
+
+    ``"ordered"`` for ``chi1 < 1 - 1e-3``, ``"chaotic"`` for ``chi1 > 1 + 1e-3``,
+    ``"critical"`` between (Schoenholz et al. 2017, section 3: over ``L``
+    layers the gradient second moment scales as ``chi1^L``).
+
+    Examples
+    --------
+    >>> phase(1.18), phase(1.0), phase(0.5)
+    ('chaotic', 'critical', 'ordered')
+    """
+    if chi1 > 1.0 + CRITICAL_TOLERANCE:
+        return "chaotic"
+    if chi1 < 1.0 - CRITICAL_TOLERANCE:
+        return "ordered"
+    return "critical"
 
 
 @dataclass(frozen=True)
@@ -100,7 +128,7 @@ class DepthScales:
     xi_q : ``-1 / ln(length-map slope at q*)``; inf at a marginal point; NaN when unbounded.
     xi_c : ``-1 / ln(chi_c)``; inf when ``chi_c == 1``; NaN when unbounded.
     bounded : False when the length map has no finite fixed point.
-    phase : :func:`~xinit_bench.propagation.critical.phase` of ``chi_1``.
+    phase : :func:`phase` of ``chi_1``.
     """
 
     activation: str
@@ -348,7 +376,16 @@ def fixed_point_c(
     return 1.0  # chi_1 so close to 1 that c* is within 1e-12 of 1
 
 
-def _xi(slope: float) -> float:
+def depth_scale(slope: float) -> float:
+    r"""``-1 / ln(slope)``: inf within 1e-12 of 1 (marginal), NaN above 1 (unstable), 0 at 0.
+
+    .. math:: \xi = -1 / \ln \chi
+
+    Examples
+    --------
+    >>> round(depth_scale(0.5), 12)
+    1.442695040889
+    """
     if abs(slope - 1.0) <= _MARGINAL:
         return math.inf
     if 0.0 < slope < 1.0:
@@ -392,9 +429,34 @@ def depth_scales(
         return DepthScales(
             act.label, sw2, sb2, math.inf, math.nan, chi1, math.nan, math.nan, math.nan, False, phase(chi1)
         )
+    return _scales(act, sw2, sb2, qs)
+
+
+def scales_at(
+    activation: str | Activation, sigma_w2: float, sigma_b2: float, q: float, *, param: float | None = None
+) -> DepthScales:
+    r"""As :func:`depth_scales`, with ``q`` taken as the fixed point ``q*`` instead of searched for.
+
+    For a point built so that ``q`` is on the length map (the forward gain and
+    the edge of chaos of :func:`~xinit_bench.propagation.critical.critical_gain`),
+    this skips the search and keeps the fixed point the construction chose,
+    stable or not (``xi_q`` is NaN for an unstable one).
+
+    Examples
+    --------
+    >>> round(scales_at("relu", 1.5, 0.1, 0.4).xi_c, 6)
+    3.476059
+    """
+    act, sw2, sb2 = _params(activation, sigma_w2, sigma_b2, param)
+    return _scales(act, sw2, sb2, check_real("q", q, minimum=0.0))
+
+
+def _scales(act: Activation, sw2: float, sb2: float, qs: float) -> DepthScales:
     chi1 = sw2 * moment(act, qs, "dphi2")
     cs = fixed_point_c(act, sw2, sb2, qs)
     chic = correlation_slope(act, sw2, sb2, qs, cs)
     # d/dq E[phi(sqrt(q) z)^2] at q = 0 is phi'(0)^2 when phi(0) = 0, so the slope there is chi_1.
     slope_q = chi1 if qs == 0.0 else sw2 * length_map_slope(act, qs)
-    return DepthScales(act.label, sw2, sb2, qs, cs, chi1, chic, _xi(slope_q), _xi(chic), True, phase(chi1))
+    return DepthScales(
+        act.label, sw2, sb2, qs, cs, chi1, chic, depth_scale(slope_q), depth_scale(chic), True, phase(chi1)
+    )

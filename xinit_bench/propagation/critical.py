@@ -30,6 +30,7 @@ from ..activations import ACTIVATIONS, Activation, get_activation
 from ..gains import PYTORCH_GAINS
 from ..gauss import length_map_slope, moment
 from ..validation import check_choice, check_real
+from .correlation import CRITICAL_TOLERANCE, Phase, depth_scale, phase, scales_at
 
 __all__ = [
     "CRITERIA",
@@ -74,30 +75,6 @@ class CriticalGain:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
-
-
-#: Half-width of the critical band of chi_1: ``|chi_1 - 1| <= CRITICAL_TOLERANCE`` is critical.
-CRITICAL_TOLERANCE = 1e-3
-Phase = Literal["ordered", "critical", "chaotic"]
-
-
-def phase(chi1: float) -> Phase:
-    """The mean-field phase of a network with per-layer gradient factor ``chi1``.
-
-    ``"ordered"`` for ``chi1 < 1 - 1e-3``, ``"chaotic"`` for ``chi1 > 1 + 1e-3``,
-    ``"critical"`` between (Schoenholz et al. 2017, section 3: over ``L``
-    layers the gradient second moment scales as ``chi1^L``).
-
-    Examples
-    --------
-    >>> phase(1.18), phase(1.0), phase(0.5)
-    ('chaotic', 'critical', 'ordered')
-    """
-    if chi1 > 1.0 + CRITICAL_TOLERANCE:
-        return "chaotic"
-    if chi1 < 1.0 - CRITICAL_TOLERANCE:
-        return "ordered"
-    return "critical"
 
 
 def critical_gain(
@@ -187,6 +164,15 @@ def gain_table(q: float = 1.0) -> list[dict[str, Any]]:
     criterion of :data:`CRITERIA` at second moment ``q``, and ``"pytorch"``:
     ``torch.nn.init.calculate_gain`` for the activations PyTorch knows, else None.
 
+    Depth scales (Schoenholz et al. 2017, eqs. (4) and (9)):
+    ``"forward_scales"`` is the :class:`~xinit_bench.propagation.correlation.DepthScales`
+    of the forward-gain network without bias (``sigma_w^2 = g^2``,
+    ``sigma_b^2 = 0``) at its fixed point ``q``: how many layers its
+    correlations (``xi_c``) and lengths (``xi_q``) take to settle, the depth
+    scale of trainability.  At the edge of chaos ``chi_c = chi_1 = 1``, so its
+    ``xi_c`` is infinite by construction; ``"eoc_xi_q"`` is its length depth
+    scale (None where the edge of chaos is infeasible).
+
     Raises
     ------
     TypeError
@@ -207,5 +193,8 @@ def gain_table(q: float = 1.0) -> list[dict[str, Any]]:
         for crit in CRITERIA:
             row[crit] = critical_gain(act, crit, q)  # type: ignore[arg-type]
         row["pytorch"] = PYTORCH_GAINS[name](act.param) if name in PYTORCH_GAINS else None
+        fwd, eoc = row["forward"], row["edge_of_chaos"]
+        row["forward_scales"] = scales_at(act, fwd.gain**2, 0.0, q)
+        row["eoc_xi_q"] = depth_scale(eoc.length_slope) if eoc.feasible else None
         rows.append(row)
     return rows
