@@ -148,9 +148,12 @@ def run_command(args: argparse.Namespace) -> int:
         if args.preset is not None:
             presets = _presets()
             name = _preset_name(presets, args.preset)
-            job = lambda: presets.run_preset(  # noqa: E731
-                name, seeds=args.seeds, processes=args.processes, progress=True, small=args.small
-            )
+
+            def job() -> Any:
+                return presets.run_preset(
+                    name, seeds=args.seeds, processes=args.processes, progress=True, small=args.small
+                )
+
         else:
             job = _custom(training, args)
         result = job()

@@ -20,13 +20,22 @@ The package sits beside :mod:`xinit_bench.propagation`: it imports the core,
 
 from __future__ import annotations
 
-from .data import DATASETS, INSTALL, Dataset, load_dataset, require_extras
+import sys
+import time
+
+_started = time.perf_counter()
+_had_torch = "torch" in sys.modules
+
+from .data import DATASETS, INSTALL, Dataset, load_dataset, require_extras  # noqa: E402
 
 require_extras("torch")
 
-from .engine import OPTIMIZERS, RunRecord, TrainConfig, train_many, train_one  # noqa: E402
+from .engine import OPTIMIZERS, RunRecord, TrainConfig, fit, note_import_seconds, train_many, train_one  # noqa: E402
 from .inits import TRAIN_INITS, GaussianInit, apply_init, critical_params  # noqa: E402
 from .models import MLP, MLPSpec, build_model  # noqa: E402
+
+if not _had_torch:  # a worker process imports the same: its start is about this long
+    note_import_seconds(time.perf_counter() - _started)
 
 __all__ = [
     "DATASETS",
@@ -42,6 +51,7 @@ __all__ = [
     "apply_init",
     "build_model",
     "critical_params",
+    "fit",
     "load_dataset",
     "require_extras",
     "train_many",

@@ -58,6 +58,7 @@ __all__ = [
     "RunRecord",
     "TrainConfig",
     "derived_seed",
+    "fit",
     "train_many",
     "train_one",
 ]
@@ -67,9 +68,24 @@ Optimizer = Literal["adam", "sgd"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 #: One job of :func:`train_many`: a model, an init and a seed.
 Job = tuple[MLPSpec, "str | GaussianInit", int]
-#: Seconds a spawned worker takes to start (import torch and this package), as measured on a 2-core machine;
-#: :func:`train_many` uses processes only when the runs it has left outweigh that.
+#: Seconds a spawned worker takes to start when this process could not time its own imports (torch was
+#: imported before this package): the import of torch and this package on an idle 2-core machine.
 WORKER_START_SECONDS = 4.0
+#: What this process took to import the package, torch included (set by the package's ``__init__``), or None.
+_IMPORT_SECONDS: list[float] = []
+
+
+def note_import_seconds(seconds: float) -> None:
+    """Record how long this process took to import the package and torch (a worker does the same on start)."""
+    _IMPORT_SECONDS[:] = [seconds]
+
+
+def worker_start_seconds() -> float:
+    """The estimated start of a spawned worker: 1.5 times this process's own import of torch and the package
+    (the margin covers the interpreter's start and ``xinit_bench``'s core), else :data:`WORKER_START_SECONDS`.
+    """
+    return max(WORKER_START_SECONDS, 1.5 * _IMPORT_SECONDS[0]) if _IMPORT_SECONDS else WORKER_START_SECONDS
+
 
 _DATA_TAG = 0x64617461  # "data"
 _DROPOUT_TAG = 0x64726F70  # "drop"
@@ -243,7 +259,7 @@ def train_one(spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainC
     """Train the network of ``spec`` from ``init`` and ``seed`` on ``dataset`` as ``config`` says.
 
     Every argument is checked before anything is built; the thread count is
-    restored afterwards.
+    restored afterwards.  :func:`fit` also returns the trained model.
 
     Raises
     ------
@@ -260,6 +276,13 @@ def train_one(spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainC
     >>> len(r.test_accuracy), r.steps, sorted(r.grad_norms)
     (2, 8, ['layers.0', 'layers.1'])
     """
+    return fit(spec, init, seed, config, dataset)[0]
+
+
+def fit(
+    spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainConfig, dataset: Dataset
+) -> tuple[RunRecord, MLP]:
+    """:func:`train_one`'s record and the trained model (in eval mode)."""
     spec, init, seed = _check_run(spec, init, seed)
     config = _check_config(config)
     dataset = _check_dataset(dataset)
@@ -286,7 +309,9 @@ def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float
     return loss, accuracy
 
 
-def _train(spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainConfig, dataset: Dataset) -> RunRecord:
+def _train(
+    spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainConfig, dataset: Dataset
+) -> tuple[RunRecord, MLP]:
     start = time.perf_counter()
     model: MLP = build_model(spec, dataset)
     apply_init(model, init, seed, activation=spec.activation)
@@ -367,7 +392,8 @@ def _train(spec: MLPSpec, init: str | GaussianInit, seed: int, config: TrainConf
     rec.steps = step
     rec.grad_norms = {f"layers.{i}": row for i, row in enumerate(norms)}
     rec.wall_seconds = time.perf_counter() - start
-    return rec
+    model.eval()
+    return rec, model
 
 
 # --- many runs --------------------------------------------------------------------------------------------
@@ -392,13 +418,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan_processes(remaining: int, seconds_per_run: float, threads: int, cores: int) -> int:
+def plan_processes(
+    remaining: int, seconds_per_run: float, threads: int, cores: int, start_seconds: float = WORKER_START_SECONDS
+) -> int:
     r"""How many worker processes make ``remaining`` runs of ``seconds_per_run`` each finish soonest.
 
     With :math:`P` workers of ``threads`` threads on ``cores`` cores the runs
     take about :math:`t_0 + \lceil r / P\rceil\, t` against :math:`r\,t` in
-    this process, :math:`t_0` = :data:`WORKER_START_SECONDS`; the smallest
-    best :math:`P` is returned (1: no worker).
+    this process, :math:`t_0` = ``start_seconds`` (a worker's start); the
+    smallest best :math:`P` is returned (1: no worker).
 
     Examples
     --------
@@ -408,7 +436,7 @@ def plan_processes(remaining: int, seconds_per_run: float, threads: int, cores: 
     most = max(1, min(remaining, cores // max(1, threads)))
     best, best_time = 1, remaining * seconds_per_run
     for p in range(2, most + 1):
-        t = WORKER_START_SECONDS + math.ceil(remaining / p) * seconds_per_run
+        t = start_seconds + math.ceil(remaining / p) * seconds_per_run
         if t < best_time:
             best, best_time = p, t
     return best
@@ -425,10 +453,10 @@ def train_many(
     """:func:`train_one` of every ``(spec, init, seed)`` of ``jobs``, the records in the order of ``jobs``.
 
     ``processes=None`` runs the first job here, times it, and hands the rest
-    to spawned worker processes when that finishes sooner
-    (:func:`plan_processes`); an int fixes the count (1: all here).  A record
-    does not depend on the process that ran it.  ``progress`` shows a bar on
-    stderr when it is a terminal.
+    to spawned worker processes when that finishes sooner (:func:`plan_processes`,
+    a worker's start estimated by :func:`worker_start_seconds`); an int fixes
+    the count (1: all here).  A record does not depend on the process that ran
+    it.  ``progress`` shows a bar on stderr when it is a terminal.
 
     Raises
     ------
@@ -449,7 +477,7 @@ def train_many(
             records[first] = train_one(*checked[first], config, dataset)
             advance(_label(checked[first]))
             wall = records[first].wall_seconds  # type: ignore[union-attr]
-            processes = plan_processes(len(todo), wall, config.threads, usable_cores())
+            processes = plan_processes(len(todo), wall, config.threads, usable_cores(), worker_start_seconds())
         if processes is None or processes == 1 or len(todo) <= 1:
             for i in todo:
                 records[i] = train_one(*checked[i], config, dataset)
