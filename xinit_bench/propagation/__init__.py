@@ -63,6 +63,9 @@ from .correlation import (
     length_map,
 )
 from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
+from .jacobian import JacobianSpectrum, jacobian_spectrum
+from .jacpresets import JACOBIAN_PRESETS, JacobianPresetResult, run_jacobian_preset
+from .jactheory import JacobianTheory, critical_point
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
 from .netpresets import NETWORK_PRESETS, NetworkPresetResult, run_network_preset, speed_networks
 from .netsim import NetworkSimulation, NetworkSpeed, estimate_network_memory, measure_network_speed
@@ -75,6 +78,7 @@ __all__ = [
     "ACTIVATIONS",
     "CRITERIA",
     "INIT_NAMES",
+    "JACOBIAN_PRESETS",
     "NETWORK_PRESETS",
     "PRESETS",
     "PYTORCH_GAINS",
@@ -89,6 +93,9 @@ __all__ = [
     "DepthScales",
     "InitSpec",
     "Input",
+    "JacobianPresetResult",
+    "JacobianSpectrum",
+    "JacobianTheory",
     "LayerNorm",
     "Network",
     "NetworkError",
@@ -106,6 +113,7 @@ __all__ = [
     "correlation_map",
     "correlation_slope",
     "critical_gain",
+    "critical_point",
     "depth_scales",
     "estimate_memory",
     "estimate_network_memory",
@@ -121,12 +129,14 @@ __all__ = [
     "get_activation",
     "glorot2010",
     "he2015",
+    "jacobian_spectrum",
     "length_map",
     "length_map_slope",
     "load_network",
     "measure_network_speed",
     "measure_speed",
     "predict",
+    "run_jacobian_preset",
     "run_network_preset",
     "run_preset",
     "simulate",
