@@ -13,6 +13,12 @@ target exits 1.
 sigma).  Each is timed through the public call of its kernel
 (:data:`CASE_OF`): a named scheme fills with the same kernel as its raw
 sampler, so ``he_normal`` and ``xavier_normal`` are the ``normal`` row.
+
+The orthogonal rows (``orthogonal`` in ``--schemes``; in the default run
+unless ``--no-orthogonal``) time ``xinit_bench.orthogonal((n, n))`` against
+``torch.nn.init.orthogonal_`` and SciPy's QR with the sign fix, each side in
+its own process (:mod:`xinit_bench.perf.qr_bench`): float32 at 1024 and 4096
+by default, every ``--dtypes`` at 256, 1024 and 4096 with ``--full``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..perf import bench, cases
+from ..perf import bench, cases, qr_cases
 from ..perf.timing import DEFAULT_REPEATS
 from ..runtime import threads
 from ..schemes import NAMED_SCHEMES
@@ -66,6 +72,8 @@ CASE_OF: dict[str, cases.Scheme] = {
 }
 DEFAULT_NAMES: tuple[str, ...] = tuple(LABELS[s] for s in cases.SCHEMES)
 FULL_NAMES: tuple[str, ...] = tuple(LABELS[s] for s in cases.ALL_SCHEMES)
+#: The ``--schemes`` name of the orthogonal rows (not a fill case: :mod:`xinit_bench.perf.qr_cases`).
+ORTHOGONAL = "orthogonal"
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -73,6 +81,13 @@ def _sizes(text: str) -> tuple[int, ...]:
         return cases.parse_sizes(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _matrix_sizes(text: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise argparse.ArgumentTypeError(f"must be comma-separated ints >= 1 (n of each n x n matrix), got {text!r}")
+    return tuple(int(part) for part in parts)
 
 
 _LABEL_OF: dict[str, str] = {str(scheme): name for scheme, name in LABELS.items()}
@@ -106,12 +121,17 @@ def setup_arguments(subparsers: Any) -> None:
     )
     p.add_argument(
         "--schemes",
-        type=comma_choices(tuple(CASE_OF)),
+        type=comma_choices((*CASE_OF, ORTHOGONAL)),
         default=None,
-        help=f"comma-separated schemes (default: {','.join(DEFAULT_NAMES)}; --full adds "
-        f"{','.join(n for n in FULL_NAMES if n not in DEFAULT_NAMES)}; any of {', '.join(CASE_OF)})",
+        help=f"comma-separated schemes (default: {','.join(DEFAULT_NAMES)},{ORTHOGONAL}; --full adds "
+        f"{','.join(n for n in FULL_NAMES if n not in DEFAULT_NAMES)}; any of {', '.join(CASE_OF)}, {ORTHOGONAL})",
     )
-    p.add_argument("--dtypes", type=comma_choices(cases.DTYPES), default=cases.DTYPES, help="comma-separated dtypes")
+    p.add_argument(
+        "--dtypes",
+        type=comma_choices(cases.DTYPES),
+        default=None,
+        help="comma-separated dtypes (default: float32,float64; the orthogonal rows float32 unless --full or given)",
+    )
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved runs per figure (>= 5)")
     p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all)")
     p.add_argument(
@@ -121,6 +141,14 @@ def setup_arguments(subparsers: Any) -> None:
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the 1-vs-all-threads measurement")
     p.add_argument("--no-small-call", action="store_true", help="skip the 1K-element call measurement")
+    p.add_argument("--no-orthogonal", action="store_true", help="skip the orthogonal rows (QR against torch and SciPy)")
+    p.add_argument(
+        "--orthogonal-sizes",
+        type=_matrix_sizes,
+        default=None,
+        metavar="N,...",
+        help="n of the orthogonal (n, n) rows (default: 1024,4096; --full: 256,1024,4096)",
+    )
     p.add_argument("--strict", action="store_true", help=f"exit {MISSED} when a graded target is missed")
     add_json_option(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="also write the JSON results to FILE")
@@ -139,11 +167,12 @@ def config_from(args: argparse.Namespace) -> bench.BenchConfig:
     names = args.schemes if args.schemes is not None else (FULL_NAMES if args.full else DEFAULT_NAMES)
     schemes: list[cases.Scheme] = []
     for name in names:
-        if CASE_OF[name] not in schemes:
+        if name != ORTHOGONAL and CASE_OF[name] not in schemes:
             schemes.append(CASE_OF[name])
     settings: dict[str, Any] = {
         "schemes": tuple(schemes),
-        "dtypes": args.dtypes,
+        "dtypes": cases.DTYPES if args.dtypes is None else args.dtypes,
+        "orthogonal": orthogonal_cases(args),
         "repeats": args.repeats,
         "scaling": not args.no_scaling,
         "small_call_size": None if args.no_small_call else bench.SMALL_CALL_SIZE,
@@ -153,6 +182,20 @@ def config_from(args: argparse.Namespace) -> bench.BenchConfig:
     if args.full:
         return bench.BenchConfig.full(**settings)
     return bench.BenchConfig(**settings)
+
+
+def orthogonal_cases(args: argparse.Namespace) -> tuple[qr_cases.QRCase, ...]:
+    """The orthogonal rows of the parsed options: none with ``--no-orthogonal`` or a ``--schemes`` without them."""
+    asked = ORTHOGONAL in args.schemes if args.schemes is not None else not args.no_orthogonal
+    if not asked:
+        return ()
+    if args.full:
+        dtypes, sizes = (cases.DTYPES if args.dtypes is None else args.dtypes), qr_cases.FULL_QR_SIZES
+    else:
+        dtypes, sizes = (("float32",) if args.dtypes is None else args.dtypes), qr_cases.DEFAULT_QR_SIZES
+    if args.orthogonal_sizes is not None:
+        sizes = args.orthogonal_sizes
+    return tuple(qr_cases.QRCase(n, dtype) for dtype in dtypes for n in sizes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,6 +225,8 @@ def _aliases(names: tuple[str, ...] | None) -> dict[str, list[str]]:
     """Row label -> the other names asked for that it stands for (``normal`` -> ``he_normal``)."""
     out: dict[str, list[str]] = {}
     for name in names or ():
+        if name == ORTHOGONAL:
+            continue
         row = label(CASE_OF[name])
         if name != row:
             out.setdefault(row, []).append(name)
@@ -230,10 +275,13 @@ def print_report(
     )
     for row, names in (aliases or {}).items():
         con.print(f"{', '.join(names)}: timed as {row}, the same kernel", highlight=False)
-    _print_results(con, report, repeats)
+    if report.results:
+        _print_results(con, report, repeats)
     _print_scaling(con, report, repeats)
     _print_small_calls(con, report)
-    _print_targets(con, report)
+    _print_orthogonal(con, report, repeats)
+    if report.results or report.scaling or report.small_calls:  # the targets grade the fills only
+        _print_targets(con, report)
     con.print(f"[bold]{report.verdict(_LABEL_OF)}[/bold]", highlight=False)
 
 
@@ -318,6 +366,50 @@ def _print_small_calls(con: Any, report: bench.BenchReport) -> None:
             f"{c.ratio:.2f}",
         )
     con.print(table)
+
+
+def _print_orthogonal(con: Any, report: bench.BenchReport, repeats: int) -> None:
+    if not report.orthogonal:
+        return
+    table = _table(
+        f"orthogonal (n, n): wall medians of {repeats} calls, each side in its own process, alternating "
+        f"({report.orthogonal[0].threads} threads each)",
+        "GF/s: (4/3 n^3 for geqrf + 4/3 n^3 for Q) / time; torch: torch.nn.init.orthogonal_; lapack: SciPy's "
+        f"QR with the sign fix; / torch: xinit time over torch's, lower is better, bound {qr_cases.TORCH_BOUND:g}x "
+        "('!' above it); '-': not timed (the side is not installed)",
+    )
+    heads = ["n", "dtype", "xinit s", "torch s", "lapack s", "xinit\nGF/s", "torch\nGF/s", "lapack\nGF/s"]
+    heads += ["time /\ntorch", "time /\nlapack"]
+    for head in heads:
+        table.add_column(head, justify="left" if head == "dtype" else "right", no_wrap=True)
+    for q in report.orthogonal:
+
+        def cell(side: str, rate: bool, q: Any = q) -> str:
+            if side not in q.wall:
+                return "-"
+            return f"{q.gflops(side):.1f}" if rate else f"{q.wall[side]:.3f}"
+
+        def over(other: str, q: Any = q) -> str:
+            ratio = q.over("xinit", other)
+            return "-" if ratio is None else f"{ratio:.2f}"
+
+        mark = "!" if q.within_bound is False else ""
+        table.add_row(
+            str(q.case.n),
+            q.case.dtype,
+            *(cell(side, False) for side in qr_cases.SIDES),
+            *(cell(side, True) for side in qr_cases.SIDES),
+            over("torch") + mark,
+            over("lapack"),
+        )
+    con.print(table)
+    graded = [q for q in report.orthogonal if q.within_bound is not None]
+    met = sum(bool(q.within_bound) for q in graded)
+    con.print(
+        f"orthogonal: {met} of {len(graded)} rows within {qr_cases.TORCH_BOUND:g}x torch's time "
+        f"(load {report.orthogonal[-1].load})",
+        highlight=False,
+    )
 
 
 def _print_targets(con: Any, report: bench.BenchReport) -> None:

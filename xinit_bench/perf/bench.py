@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..runtime import available_memory
+from ..runtime import available_memory, get_threads
 from .cases import ALL_SCHEMES, DTYPES, SCHEMES, Case, Scheme, allocate, size_label
 from .machine import cpu_key, environment
 from .measure import (
@@ -44,6 +44,8 @@ from .measure import (
     measure_scaling,
     measure_small_call,
 )
+from .qr_bench import QRResult, measure_qr
+from .qr_cases import QRCase
 from .timing import DEFAULT_MIN_SAMPLE_TIME, DEFAULT_REPEATS
 
 __all__ = [
@@ -264,7 +266,9 @@ class BenchConfig:
 
     ``numpy_up_to`` is the largest size at which NumPy's reference is timed
     (``None``: every size); ``words`` adds the raw Philox words to every
-    case's interleave, the reference of the ``words`` targets.
+    case's interleave, the reference of the ``words`` targets.  ``orthogonal``
+    are the orthogonal rows (:mod:`.qr_bench`), timed after the fills; with
+    some, ``schemes`` may be empty.
 
     Raises
     ------
@@ -282,12 +286,13 @@ class BenchConfig:
     small_call_size: int | None = SMALL_CALL_SIZE
     numpy_up_to: int | None = NUMPY_UP_TO
     words: bool = True
+    orthogonal: Sequence[QRCase] = ()
 
     def __post_init__(self) -> None:
         if self.repeats < 5:
             raise ValueError(f"repeats must be at least 5 (medians of >= 5 runs), got {self.repeats}")
         for what, values in (("sizes", self.sizes), ("schemes", self.schemes), ("dtypes", self.dtypes)):
-            if not values:
+            if not values and not (what == "schemes" and self.orthogonal):
                 raise ValueError(f"{what} must not be empty")
         for scheme in self.schemes:
             if scheme not in ALL_SCHEMES:
@@ -317,7 +322,7 @@ class BenchConfig:
             n += len(self.schemes)
         if self.small_call_size is not None:
             n += len(self.schemes) * len(self.dtypes)
-        return n
+        return n + len(self.orthogonal)
 
     def memory_needed(self) -> int:
         """Bytes of the largest buffer :func:`run_bench` holds at once (one case buffer at a time)."""
@@ -352,6 +357,7 @@ class BenchReport:
     results: list[CaseResult] = field(default_factory=list)
     scaling: list[ScalingResult] = field(default_factory=list)
     small_calls: list[SmallCallResult] = field(default_factory=list)
+    orthogonal: list[QRResult] = field(default_factory=list)
     targets: list[TargetCheck] = field(default_factory=list)
     elapsed: float = 0.0
     #: ``os.getloadavg()`` 1-minute figures before and after the run (``None`` where unsupported).
@@ -397,6 +403,7 @@ class BenchReport:
             "results": [r.to_dict() for r in self.results],
             "scaling": [s.to_dict() for s in self.scaling],
             "small_calls": [s.to_dict() for s in self.small_calls],
+            "orthogonal": [q.to_dict() for q in self.orthogonal],
             "targets": [t.to_dict() for t in self.targets],
             "verdict": {
                 "graded": len(graded),
@@ -479,7 +486,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] | None = None
     step = progress if progress is not None else (lambda _text: None)
     report = BenchReport(environment={}, config=asdict(config))
     load_before = _load()
-    for size in sorted(config.sizes):
+    for size in sorted(config.sizes) if config.schemes else ():
         for dtype in config.dtypes:
             buf = allocate(Case(config.schemes[0], dtype, size))
             for scheme in config.schemes:
@@ -496,7 +503,7 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] | None = None
                 )
                 step(case.name)
             del buf
-    if config.scaling:
+    if config.scaling and config.schemes:
         largest = max(config.sizes)
         for scheme in config.schemes:
             case = Case(scheme, "float32", largest)
@@ -508,6 +515,8 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] | None = None
                 case = Case(scheme, dtype, config.small_call_size)
                 report.small_calls.append(measure_small_call(case, repeats=config.repeats))
                 step(f"call {case.name}")
+    if config.orthogonal:
+        report.orthogonal = measure_qr(config.orthogonal, repeats=config.repeats, threads=get_threads(), progress=step)
     report.environment = environment()
     report.targets = check_targets(report, isa_level(report.environment["cpu_key"]))
     report.load = (load_before, _load())
