@@ -9,13 +9,18 @@ moment per unit that the mean-field theory predicts.  The input is
 ``sqrt(q0)`` times random signs, so that its kernel diagonal is ``q0`` at
 every position, as the theory's Gaussian input of second moment ``q0``.
 
+For each network of :data:`PAIR_CASES` it records the off-diagonal kernel
+of two inputs of second moment ``q0`` and correlation ``c0``
+(:func:`pair_input`): the cross moment ``c^l q^l`` that the correlation
+recursion predicts.
+
 Translation: a dense or conv layer of ``Var[W] = v`` with fan-in ``n`` is
 ``stax.Dense``/``stax.Conv(padding="CIRCULAR")`` with ``W_std = sqrt(n v)``
 (neural-tangents' NTK parameterisation divides by the fan-in, ``c k^d`` for a
 conv), ``b_std`` the bias std; a dense layer on a spatial input is
-``stax.Flatten()`` then ``stax.Dense``; ``relu``, ``gelu``, ``leaky_relu``
-and ``linear`` are ``stax.Relu``, ``stax.Gelu(approximate=False)``,
-``stax.LeakyRelu`` and ``stax.Identity``; a LayerNorm is
+``stax.Flatten()`` then ``stax.Dense``; ``relu``, ``gelu``, ``leaky_relu``,
+``linear`` and ``erf`` are ``stax.Relu``, ``stax.Gelu(approximate=False)``,
+``stax.LeakyRelu``, ``stax.Identity`` and ``stax.Erf()``; a LayerNorm is
 ``stax.LayerNorm(axis=-1, eps=eps)`` (channels last); a residual ``x + alpha
 F(x)`` is ``FanOut(2) -> parallel(F, Identity) -> FanInSum`` with the last
 weight layer of ``F`` scaled by ``alpha``.  A conv kernel is laid out
@@ -158,6 +163,99 @@ CASES: dict[str, dict[str, Any]] = {
     },
 }
 
+#: Two inputs of second moment ``input_second_moment`` and correlation ``c0``: the off-diagonal NNGP
+#: kernel after every entry, for the correlation recursion of ``predict(net, c0=...)``.  Dense,
+#: residual and LayerNorm stacks (LayerNorm only where its input is centred, after a weight
+#: layer), with ReLU and erf (``stax.Erf``: ``erf(x)``).
+PAIR_CASES: dict[str, dict[str, Any]] = {
+    "pair_dense_relu": {
+        "input": 64,
+        "input_second_moment": 1.3,
+        "c0": 0.3,
+        "layers": [
+            {"type": "dense", "width": 64, "init": "he_normal", "bias_std": 0.1},
+            {"type": "act", "activation": "relu"},
+            {"type": "dense", "width": 48, "init": "he_normal", "bias_std": 0.1},
+            {"type": "act", "activation": "relu"},
+            {"type": "dense", "width": 32, "init": "xavier_normal", "gain": 1.3},
+            {"type": "act", "activation": "relu"},
+            {"type": "dense", "width": 16, "init": "he_uniform", "bias_std": 0.3},
+        ],
+    },
+    "pair_dense_erf": {
+        "input": 64,
+        "input_second_moment": 0.7,
+        "c0": -0.5,
+        "layers": [
+            {"type": "dense", "width": 64, "init": "lecun_normal", "gain": 1.5, "bias_std": 0.2},
+            {"type": "act", "activation": "erf"},
+            {"type": "dense", "width": 64, "init": "lecun_normal", "gain": 1.5, "bias_std": 0.2},
+            {"type": "act", "activation": "erf"},
+            {"type": "dense", "width": 32, "init": "xavier_uniform", "gain": 2.0},
+            {"type": "act", "activation": "erf"},
+            {"type": "dense", "width": 16, "init": "lecun_normal", "bias_std": 0.05},
+        ],
+    },
+    "pair_residual_relu": {
+        "input": 64,
+        "input_second_moment": 1.5,
+        "c0": 0.6,
+        "layers": [
+            {"type": "dense", "width": 64, "init": "he_normal"},
+            {
+                "type": "residual",
+                "alpha": 0.5,
+                "repeat": 4,
+                "branch": [{"type": "act", "activation": "relu"}, {"type": "dense", "width": 64, "init": "he_normal"}],
+            },
+            {"type": "act", "activation": "relu"},
+            {"type": "dense", "width": 16, "init": "he_normal", "bias_std": 0.1},
+        ],
+    },
+    "pair_residual_erf": {
+        "input": 64,
+        "c0": 0.1,
+        "layers": [
+            {"type": "dense", "width": 64, "init": "lecun_normal", "gain": 2.0},
+            {
+                "type": "residual",
+                "alpha": 1.0,
+                "repeat": 3,
+                "branch": [
+                    {"type": "act", "activation": "erf"},
+                    {"type": "dense", "width": 32, "init": "lecun_normal", "gain": 1.5, "bias_std": 0.2},
+                    {"type": "act", "activation": "relu"},
+                    {"type": "dense", "width": 64, "init": "he_normal"},
+                ],
+            },
+            {"type": "act", "activation": "erf"},
+            {"type": "dense", "width": 16, "init": "xavier_normal"},
+        ],
+    },
+    "pair_layernorm": {
+        "input": 64,
+        "c0": 0.8,
+        "layers": [
+            {"type": "dense", "width": 64, "init": "he_normal", "gain": 3.0},
+            {"type": "layernorm", "eps": 1e-12},
+            {"type": "act", "activation": "erf"},
+            {"type": "dense", "width": 64, "init": "he_normal", "bias_std": 0.3},
+            {
+                "type": "residual",
+                "alpha": 1.0,
+                "repeat": 2,
+                "branch": [
+                    {"type": "layernorm", "eps": 1e-12},
+                    {"type": "dense", "width": 64, "init": "he_normal"},
+                    {"type": "act", "activation": "relu"},
+                    {"type": "dense", "width": 64, "init": "he_normal"},
+                ],
+            },
+            {"type": "layernorm", "eps": 1e-12},
+        ],
+    },
+}
+
 #: Default gains of the init families (torch's: 1 for xavier and lecun, sqrt(2) for he).
 _DEFAULT_GAIN = {"xavier": 1.0, "he": math.sqrt(2.0), "lecun": 1.0}
 
@@ -223,6 +321,8 @@ def _stax_layers(stax: Any, layers: list[dict[str, Any]], shape: tuple[int, ...]
                 out.append(stax.LeakyRelu(layer.get("param", 0.01)))
             elif name == "linear":
                 out.append(stax.Identity())
+            elif name == "erf":
+                out.append(stax.Erf())
             else:
                 raise ValueError(f"no closed-form neural-tangents kernel for {name}")
         elif kind == "layernorm":
@@ -283,6 +383,38 @@ def reference(case: dict[str, Any]) -> tuple[list[float], float]:
     return values, spread
 
 
+def pair_input(n: int, q0: float, c0: float) -> Any:
+    """Two rows of ``n`` features, ``|x_i|^2 / n = q0`` and ``x_1 . x_2 / n = c0 q0`` exactly (to rounding).
+
+    ``x_1 = sqrt(q0) s`` for random signs ``s``; ``x_2 = sqrt(q0) (c0 s + sqrt(1 - c0^2) t)`` with ``t``
+    random signs made orthogonal to ``s`` and rescaled to ``|t|^2 = n``.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    s = rng.choice([-1.0, 1.0], size=n)
+    t = rng.choice([-1.0, 1.0], size=n)
+    t = t - (t @ s) / (s @ s) * s
+    t *= math.sqrt(n / (t @ t))
+    return math.sqrt(q0) * np.stack([s, c0 * s + math.sqrt(1.0 - c0 * c0) * t])
+
+
+def pair_reference(case: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """neural-tangents' NNGP kernel of the two inputs after every entry: ``(off-diagonal, mean diagonal)``."""
+    import numpy as np
+
+    stax = import_stax()
+    x = pair_input(case["input"], case.get("input_second_moment", 1.0), case["c0"])
+    layers, _ = _stax_layers(stax, case["layers"], (case["input"],))
+    cross, diag = [], []
+    for k in range(1, len(layers) + 1):
+        _, _, kernel_fn = stax.serial(*layers[:k])
+        K = np.asarray(kernel_fn(x, None, "nngp"), dtype=np.float64)
+        cross.append(float(K[0, 1]))
+        diag.append(float(0.5 * (K[0, 0] + K[1, 1])))
+    return cross, diag
+
+
 def main() -> None:
     import warnings
 
@@ -300,6 +432,12 @@ def main() -> None:
         values, spread = reference(case)
         out["cases"][name] = {"network": case, "nngp_diagonal": values, "position_spread": spread}
         print(f"{name}: {len(values)} entries, spread over positions {spread:.1e}")
+    out["pair_cases"] = {}
+    for name, case in PAIR_CASES.items():
+        cross, diag = pair_reference(case)
+        net = {k: v for k, v in case.items() if k != "c0"}
+        out["pair_cases"][name] = {"network": net, "c0": case["c0"], "nngp_offdiagonal": cross, "nngp_diagonal": diag}
+        print(f"{name}: {len(cross)} entries")
     OUT.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {OUT}")
 
