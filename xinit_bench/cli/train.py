@@ -27,6 +27,7 @@ from typing import Any
 
 from .common import (
     UsageError,
+    add_flags,
     add_json_option,
     console,
     emit_json,
@@ -130,6 +131,7 @@ def _ints(flag: str, text: str) -> tuple[int, ...]:
 
 def run_command(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench train``."""
+    add_flags({"target_accuracy": "--target"})
     try:
         json_to = json_target(args.json)
         plot = Path(args.plot) if args.plot else None
