@@ -71,6 +71,8 @@ from .netpresets import NETWORK_PRESETS, NetworkPresetResult, run_network_preset
 from .netsim import NetworkSimulation, NetworkSpeed, estimate_network_memory, measure_network_speed
 from .nettheory import NetworkPrediction, TheoryUnavailable
 from .network import INIT_NAMES, InitSpec
+from .phase import PhaseDiagram, critical_line, phase_diagram
+from .phasemc import XiCurves, schoenholz2017
 from .presets import PRESETS, PresetResult, glorot2010, he2015, run_preset
 from .theory import Prediction, predict
 
@@ -103,16 +105,19 @@ __all__ = [
     "NetworkPresetResult",
     "NetworkSimulation",
     "NetworkSpeed",
+    "PhaseDiagram",
     "Prediction",
     "PresetResult",
     "Residual",
     "SimulationResult",
     "SpeedResult",
     "TheoryUnavailable",
+    "XiCurves",
     "bivariate_expectation",
     "correlation_map",
     "correlation_slope",
     "critical_gain",
+    "critical_line",
     "critical_point",
     "depth_scales",
     "estimate_memory",
@@ -135,10 +140,12 @@ __all__ = [
     "load_network",
     "measure_network_speed",
     "measure_speed",
+    "phase_diagram",
     "predict",
     "run_jacobian_preset",
     "run_network_preset",
     "run_preset",
+    "schoenholz2017",
     "simulate",
     "speed_networks",
 ]
