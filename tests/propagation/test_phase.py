@@ -244,3 +244,30 @@ def test_schoenholz2017_theory_diverges_at_the_critical_line() -> None:
     near = depth_scales("tanh", crit * (1 - 1e-4), 0.05).xi_c
     assert near > 10 * xi.max()  # ~ 1 / |ln chi_1| blows up as chi_1 -> 1
     json.dumps(c.to_dict(), allow_nan=False)
+
+
+@pytest.mark.known_answer
+def test_progress_counts_every_cell_once() -> None:
+    calls: list[tuple[int, int]] = []
+    phase_diagram("tanh", sigma_w2=(0.5, 0.9, 3), sigma_b2=(0.0, 0.1, 2), progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(k, 6) for k in range(1, 7)]
+
+
+@pytest.mark.structure
+def test_figures_draw_degenerate_grids(tmp_path) -> None:
+    """All-unbounded, one-cell and partly unbounded grids draw without a warning (warnings are errors here)."""
+    pytest.importorskip("matplotlib")
+    from xinit_bench.propagation.phaseplot import write_phase_plot, write_xi_plot
+
+    grids = [
+        ("relu", (2.5, 3.0, 2), (0.1, 0.2, 2)),
+        ("tanh", (1.5, 1.5, 1), (0.1, 0.1, 1)),
+        ("linear", (0.5, 1.5, 3), (0.0, 0.2, 3)),
+    ]
+    for k, (name, w, b) in enumerate(grids):
+        path = tmp_path / f"{k}.png"
+        write_phase_plot(phase_diagram(name, sigma_w2=w, sigma_b2=b), path)
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    path = tmp_path / "xi.png"
+    write_xi_plot(schoenholz2017(sigma_w2=(0.5, 1.0, 3), sigma_b2=(0.05,), monte_carlo=False), path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
