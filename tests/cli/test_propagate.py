@@ -208,3 +208,43 @@ def test_propagate_tables_fit_100_columns_with_nothing_cut(capsys: pytest.Captur
     text = capsys.readouterr().out
     assert _widest(text) <= 100 and "…" not in text
     assert "Var[dL/dW^l] theory" in text and "weight gradients" in text
+
+
+def test_propagate_jacobian_presets_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png, out = tmp_path / "pen.png", tmp_path / "pen.json"
+    argv = ["propagate", "--preset", "pennington2017", "--width", "16", "--depth", "3", "--repeats", "2"]
+    assert _main([*argv, "--plot", str(png), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Var/m1^2 of the eigenvalues of JJ^T" in text and "relu, orthogonal" in text
+    assert _widest(text) <= 100 and "…" not in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(out.read_text())
+    rows = [(r["network"], r["depth"]) for r in data["table"]]
+    assert ("hard_tanh, gaussian", 2) in rows and ("linear, orthogonal", 3) in rows and len(rows) == 12
+    relu = next(r for r in data["table"] if r["network"] == "relu, gaussian" and r["depth"] == 3)
+    assert relu["theory_normalised_var"] == pytest.approx(6.0)  # 2L at L = 3
+    assert data["runs"]["relu, gaussian"]["3"]["shape"] == [16, 16]
+    small = ["--width", "4", "--depth", "2", "--repeats", "2", "--no-plot"]
+    assert _main(["propagate", "--preset", "xiao2018", *small]) == 0
+    text = capsys.readouterr().out
+    assert "tanh CNN, delta-orthogonal" in text and "no prediction" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--activation", "tanh"], "--preset pennington2017 fixes the network; drop --activation"),
+        (["--batch", "4"], "drop --batch (only --repeats, --seed, --width and --depth combine with it)"),
+        (["--depth", "0"], "--depth must be >= 1, got 0"),
+        (["--width", "1"], "--width must be >= 2, got 1"),
+        (["--plot", "x.pdf"], "ending in .png"),
+    ],
+)
+def test_propagate_jacobian_preset_bad_options(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _main(["propagate", "--preset", "pennington2017", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("xinit-bench propagate: error: ") and message in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -70,12 +70,17 @@ def setup_arguments(subparsers: Any) -> None:
             "examples:\n"
             "  xinit-bench propagate --preset he2015\n"
             "  xinit-bench propagate --preset glorot2010 --plot glorot.png --json results.json\n"
+            "  xinit-bench propagate --preset pennington2017 --width 256 --depth 32\n"
             "  xinit-bench propagate --activation tanh --init lecun_normal --gain 1.4674 --bias-std 0.3885 --depth 50\n"
             "  xinit-bench propagate --activation gelu --widths 784,512,512,10 --bias-std 0.1 --no-plot --json"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", choices=(*prop.PRESETS, *prop.NETWORK_PRESETS), help="reproduce a paper's experiment")
+    p.add_argument(
+        "--preset",
+        choices=(*prop.PRESETS, *prop.NETWORK_PRESETS, *prop.JACOBIAN_PRESETS),
+        help="reproduce a paper's experiment (pennington2017, xiao2018: the Jacobian's singular values)",
+    )
     p.add_argument(
         "--net", type=Path, metavar="FILE", help="a network file (JSON or TOML: residual, LayerNorm, conv layers)"
     )
@@ -136,6 +141,10 @@ def _plot_path(args: argparse.Namespace, stem: str) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench propagate``."""
+    if args.preset in prop.JACOBIAN_PRESETS:
+        from .propagate_jacobian import run_jacobian
+
+        return run_jacobian(args, PROG)
     if args.net is not None or args.speed or args.preset in prop.NETWORK_PRESETS:
         return _run_network(args)
     try:

@@ -8,13 +8,17 @@ r"""Presets that reproduce the Jacobian-spectrum experiments of Pennington et al
   fraction ``p`` of units in the linear region (``q^* = 1/2``:
   ``p = erf(1) = 0.843``).  Only orthogonal weights with a bounded
   activation near its linear regime keep the spectrum concentrated at depth
-  (their Figs. 1 and 4).
-* :func:`xiao2018`: tanh CNNs (3x3 circular convolutions, 16 channels,
-  8x8 positions, so ``J`` is 1024 x 1024) at criticality, i.i.d. Gaussian
-  against delta-orthogonal kernels: delta-orthogonal kernels act as one
-  orthogonal matrix per position, and their spectrum follows the orthogonal
-  dense prediction; Gaussian kernels spread like Gaussian dense layers
-  (their Fig. 3).
+  (the densities of their Fig. 2, at the same width).
+* :func:`xiao2018`: tanh CNNs (3x3 circular convolutions, 64 channels,
+  4x4 positions, so ``J`` is 1024 x 1024) at criticality, depths 2 to 32,
+  i.i.d. Gaussian against delta-orthogonal kernels.  A delta-orthogonal
+  kernel acts as one orthogonal matrix per position, so ``J`` is block
+  diagonal with 16 blocks of 64 x 64, each an orthogonal dense network: its
+  spectrum follows the orthogonal dense prediction, with finite-width
+  corrections of order ``L/c`` (``c`` the channels, not ``c H W``).  Gaussian
+  kernels mix positions and their spectrum spreads with depth: the spectral
+  side of Xiao et al.'s result that delta-orthogonal tanh CNNs train at
+  depths where Gaussian ones do not.
 
 References
 ----------
@@ -89,15 +93,22 @@ class JacobianPresetResult:
         }
 
 
-def log_histogram(r: JacobianSpectrum, bins: int = 60) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Density of ``log10`` of the pooled squared singular values (zeros dropped)."""
+def log_histogram(
+    r: JacobianSpectrum, bins: int = 60, floor: float = -6.0
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Density of ``u = log10`` of the pooled squared singular values on ``[floor, max u]``.
+
+    Normalised by all the values, so the area is the fraction above ``10**floor``
+    (ReLU and hard-tanh networks have singular values near 0, and exact zeros).
+    """
     lam = r.squared()
-    u = np.log10(lam[lam > 0])
-    lo, hi = (float(u.min()), float(u.max())) if u.size else (-1.0, 1.0)
+    u = np.log10(np.maximum(lam, 1e-300))
+    hi = float(u.max())
+    lo = max(float(u.min()), floor)
     if hi - lo < 1e-6:
         lo, hi = lo - 0.05, hi + 0.05
-    dens, edges = np.histogram(u, np.linspace(lo, hi, bins + 1), density=True)
-    return dens, edges
+    counts, edges = np.histogram(u, np.linspace(lo, hi, bins + 1))
+    return counts / (u.size * np.diff(edges)), edges
 
 
 def _mlp(act: str, weights: str, n: int, L: int) -> Network:
@@ -183,9 +194,9 @@ def pennington2017(
 
 def xiao2018(
     *,
-    channels: int = 16,
-    size: int = 8,
-    depths: Sequence[int] = (2, 8, 32, 128),
+    channels: int = 64,
+    size: int = 4,
+    depths: Sequence[int] = (2, 8, 32),
     repeats: int = 2,
     seed: int = 2018,
     progress: Progress | None = None,

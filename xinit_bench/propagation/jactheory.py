@@ -17,7 +17,8 @@ the factors' normalised variances.  The factors:
   ``\mu_k = \mathbb{E}[\phi'(\sqrt q z)^{2k}]``, normalised variance
   ``\mu_2/\mu_1^2 - 1``.
 
-Hence (Pennington et al. 2017, eqs. (14)-(18), with ``s = -s_1``)
+Hence Pennington et al. (2017)'s moments, with their ``s_1`` the first
+S-transform coefficient of ``W W^T`` and ``s = -s_1``:
 
 .. math::
 
