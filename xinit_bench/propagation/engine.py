@@ -23,6 +23,7 @@ from ..kernels import activations as _k
 from ..runtime import available_memory, launch_guard, parallel_allowed, prepare_threading
 from ..samplers import normal
 from .network import InitSpec
+from .pairs import correlation, pair_inputs
 
 __all__ = ["STATS", "Engine", "check_memory", "estimate_memory"]
 
@@ -33,14 +34,18 @@ Buffer = NDArray[np.floating[Any]]
 STATS: tuple[str, ...] = ("pre_sq", "act_sq", "act_var", "grad_act_sq", "grad_pre_sq", "weight_grad_var")
 
 
-def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.float32, repeats: int = 1) -> int:
+def estimate_memory(
+    widths: Sequence[int], batch: int, dtype: DTypeLike = np.float32, repeats: int = 1, pairs: bool = False
+) -> int:
     """Bytes that :func:`simulate` allocates for one network and its ``repeats`` rows of results.
 
     Weights and biases of every layer, the input, ``A^l`` and ``D^l`` of every
     layer, one GEMM output ``H``, two gradient buffers and one weight-gradient
     buffer, in ``dtype``; plus the float64 per-row partial sums, and the
     float64 results: ``repeats x len(STATS) x L``, held twice (the raw array
-    and the per-statistic copies of the result).
+    and the per-statistic copies of the result).  With ``pairs`` (a run with
+    ``c0``), the float64 work of :func:`~.pairs.pair_inputs` (four half-batch
+    copies of the input), two column sums and the correlations, held twice.
 
     Examples
     --------
@@ -53,8 +58,9 @@ def estimate_memory(widths: Sequence[int], batch: int, dtype: DTypeLike = np.flo
     elems = sum(ws[l] * ws[l + 1] + ws[l + 1] for l in range(len(ws) - 1))
     elems += batch * ws[0] + 2 * batch * sum(ws[1:]) + 3 * batch * nmax
     elems += max(ws[l] * ws[l + 1] for l in range(len(ws) - 1))
-    results = 2 * repeats * len(STATS) * (len(ws) - 1)
-    return int(elems * item + 8 * (3 * batch + nmax) + 8 * results)
+    results = 2 * repeats * (len(STATS) + pairs) * (len(ws) - 1)
+    extra = 2 * batch * ws[0] + 2 * nmax if pairs else 0
+    return int(elems * item + 8 * (3 * batch + nmax) + 8 * (results + extra))
 
 
 class Engine:
@@ -69,6 +75,7 @@ class Engine:
         batch: int,
         dtype: type,
         q0: float,
+        c0: float | None = None,
     ) -> None:
         self.act, self.ws, self.spec, self.sb, self.B, self.dtype, self.q0 = (
             act,
@@ -79,6 +86,7 @@ class Engine:
             dtype,
             q0,
         )
+        self.c0 = c0
         L = len(widths) - 1
         B = batch
         nmax = max(widths)
@@ -96,9 +104,18 @@ class Engine:
         self.forward_kernel = _k.FORWARD[act.kind]
 
     def run(
-        self, gen: Generator, out: Array, progress: Callable[[], None] | None = None, svals: Array | None = None
+        self,
+        gen: Generator,
+        out: Array,
+        progress: Callable[[], None] | None = None,
+        svals: Array | None = None,
+        corr: Array | None = None,
     ) -> None:
         """One repeat; writes the six statistics into ``out`` (6, L).
+
+        With ``c0`` set, the input rows are made pairs (:func:`~.pairs.pair_inputs`)
+        and ``corr`` (L,) receives the correlation of each layer's
+        pre-activations ``h^l`` of the pairs (:func:`~.pairs.correlation`).
 
         The activation kernels are parallel kernels: each launch goes through
         :func:`~xinit_bench.runtime.launch_guard` (a lock under Numba's
@@ -119,6 +136,9 @@ class Engine:
             )
         ws, B, L = self.ws, self.B, len(self.ws) - 1
         normal(self.X.shape, 0.0, math.sqrt(self.q0), generator=gen, dtype=self.dtype, out=self.X)
+        if self.c0 is not None:
+            pair_inputs(self.X, self.c0, self.q0)
+        half = B // 2
         prev = self.X
         p = float(self.act.param)
         for l in range(L):
@@ -132,6 +152,10 @@ class Engine:
                 self.forward_kernel(h, self.b[l], self.A[l], self.D[l], p, self._pf)
             s = self._pf.sum(axis=0) / (B * n)
             out[0, l], out[1, l], out[2, l] = s[0], s[2], s[2] - s[1] * s[1]
+            if corr is not None:
+                sq = self._pf[:, 0]
+                bias = self.b[l] if self.sb > 0 else None
+                corr[l] = correlation(h, float(sq[:half].sum()), float(sq[half:].sum()), bias)
             if svals is not None:
                 svals[l] = np.linalg.svd(self.W[l].astype(np.float64), compute_uv=False).mean()
             prev = self.A[l]
@@ -173,13 +197,15 @@ class Engine:
                 np.matmul(self.D[l], self.W[l], out=self._g[(L - l) % 2][: B * n_in].reshape(B, n_in))
 
 
-def check_memory(widths: tuple[int, ...], batch: int, dt: type, max_memory: int | None, repeats: int = 1) -> None:
+def check_memory(
+    widths: tuple[int, ...], batch: int, dt: type, max_memory: int | None, repeats: int = 1, pairs: bool = False
+) -> None:
     """Refuse (``ValueError``) a network whose :func:`estimate_memory` exceeds the limit.
 
     The limit is ``max_memory`` bytes, by default 80% of
     :func:`~xinit_bench.runtime.available_memory`.
     """
-    need = estimate_memory(widths, batch, dt, repeats)
+    need = estimate_memory(widths, batch, dt, repeats, pairs)
     limit = int(0.8 * available_memory()) if max_memory is None else int(max_memory)
     if need > limit:
         raise ValueError(

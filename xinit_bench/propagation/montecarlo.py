@@ -57,8 +57,10 @@ from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
 from .architecture import Network
 from .engine import STATS, Engine, check_memory, estimate_memory
+from .mcstats import standard_error, summary
 from .netsim import NetworkSimulation, simulate_network
 from .network import InitSpec, bounded_count, resolve_widths
+from .pairs import check_c0, check_pairs
 from .theory import predict
 
 __all__ = ["STATS", "Progress", "SimulationResult", "SpeedResult", "estimate_memory", "measure_speed", "simulate"]
@@ -75,7 +77,12 @@ class SimulationResult:
     ``l``); ``mean[stat]`` and ``se[stat]`` are the mean over repeats and its
     standard error ``std(ddof=1) / sqrt(repeats)`` (NaN for one repeat).
     ``singular_value_mean`` is the mean singular value of each ``W^l`` of
-    the first repeat, when requested.
+    the first repeat, when requested.  With ``c0`` given,
+    ``per_repeat_correlation`` (repeats, L) is each network's measured
+    correlation ``c^l`` of the pre-activations ``h^l`` of its input pairs
+    (the indexing of ``pre_sq`` and of the theory's ``correlation``), and
+    :attr:`correlation`, :attr:`correlation_se` its mean and standard error
+    over repeats; otherwise all three are None.
     """
 
     activation: str
@@ -91,6 +98,8 @@ class SimulationResult:
     mean: dict[str, Array] = field(init=False)
     se: dict[str, Array] = field(init=False)
     singular_value_mean: Array | None = None
+    c0: float | None = None
+    per_repeat_correlation: Array | None = None
 
     def __post_init__(self) -> None:
         r = self.repeats
@@ -105,6 +114,18 @@ class SimulationResult:
     def depth(self) -> int:
         """Number of layers ``L``."""
         return len(self.widths) - 1
+
+    @property
+    def correlation(self) -> Array | None:
+        """Mean over repeats of the measured ``c^l`` (None without ``c0``)."""
+        c = self.per_repeat_correlation
+        return None if c is None else np.asarray(c.mean(axis=0))
+
+    @property
+    def correlation_se(self) -> Array | None:
+        """Standard error of :attr:`correlation`, ``std(ddof=1) / sqrt(repeats)`` (NaN for one repeat)."""
+        c = self.per_repeat_correlation
+        return None if c is None else standard_error(c)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; standard errors are None when there is one repeat."""
@@ -122,6 +143,8 @@ class SimulationResult:
             for k in STATS
         }
         out["singular_value_mean"] = None if self.singular_value_mean is None else self.singular_value_mean.tolist()
+        out["c0"] = self.c0
+        out["correlation"] = summary(self.per_repeat_correlation)
         return out
 
 
@@ -149,6 +172,7 @@ def simulate(
     max_memory: int | None = None,
     progress: Progress | None = None,
     kernel_threads: int | None = 1,
+    c0: float | None = None,
 ) -> NetworkSimulation: ...
 
 
@@ -172,6 +196,7 @@ def simulate(
     max_memory: int | None = None,
     progress: Progress | None = None,
     kernel_threads: int | None = 1,
+    c0: float | None = None,
 ) -> SimulationResult: ...
 
 
@@ -194,11 +219,12 @@ def simulate(
     max_memory: int | None = None,
     progress: Progress | None = None,
     kernel_threads: int | None = 1,
+    c0: float | None = None,
 ) -> SimulationResult | NetworkSimulation:
     r"""Measure forward and backward second moments layer by layer by Monte Carlo.
 
     ``simulate(net, batch=, repeats=, seed=, dtype=, max_memory=, progress=,
-    kernel_threads=)`` with a :class:`~xinit_bench.propagation.architecture.Network`
+    kernel_threads=, c0=)`` with a :class:`~xinit_bench.propagation.architecture.Network`
     returns :func:`~xinit_bench.propagation.netsim.simulate_network` of it;
     the MLP keywords are refused there.
 
@@ -241,6 +267,15 @@ def simulate(
         between calls and take cores from each other; with one thread the
         whole pass costs ~1.1x its bare GEMMs against ~1.9x
         (:func:`measure_speed`).  The results are the same bits for any value.
+    c0 : float, optional
+        Also measure the correlation map: the batch becomes ``batch / 2``
+        pairs of inputs, each of second moment ``q^0`` and correlation ``c0``
+        exactly (:mod:`~xinit_bench.propagation.pairs`), and per layer
+        ``c^l = sum_p <h_a, h_b> / sqrt(sum_p |h_a|^2 sum_p |h_b|^2)`` of the
+        pre-activations is recorded per network.  ``batch`` must be even, and
+        ``c0`` in [-1, 1].  The other statistics are still over the whole
+        batch; a run with ``c0`` draws the same numbers as one without but
+        pairs them, so its bits differ from the run without.
 
     Returns
     -------
@@ -252,7 +287,8 @@ def simulate(
         An argument of the wrong type (a float depth, a str seed, ...).
     ValueError
         A value out of range, before anything runs: including a dtype other
-        than float32 and float64, ``kernel_threads`` outside
+        than float32 and float64, ``c0`` outside [-1, 1] or with an odd batch
+        (or an input of one unit, unless ``c0 = +-1``), ``kernel_threads`` outside
         ``[1, NUMBA_NUM_THREADS]`` and a network that would not fit in memory
         (the message gives the estimate).
 
@@ -291,6 +327,7 @@ def simulate(
             max_memory=max_memory,
             progress=progress,
             kernel_threads=kernel_threads,
+            c0=c0,
         )
     act = get_activation(activation, param)
     ws = resolve_widths(depth, width, widths)
@@ -301,6 +338,8 @@ def simulate(
     record_svals = check_bool("singular_values", singular_values)
     limit = None if max_memory is None else check_int("max_memory", max_memory, minimum=0)
     check_callable("progress", progress, optional=True)
+    pair_c0 = check_c0(c0)
+    check_pairs(pair_c0, B, ws[0])
     spec.check_fits(ws, dt)
     if sb > 0 and not (sb * 8.6 <= float(np.finfo(dt).max) and sb >= float(np.finfo(dt).smallest_normal)):
         info = np.finfo(dt)
@@ -309,12 +348,13 @@ def simulate(
             f"for {np.dtype(dt).name} biases, got {bias_std!r}"
         )
     _check_magnitudes(act, ws, spec, sb, q0, dt)
-    check_memory(ws, B, dt, limit, repeats=R)
+    check_memory(ws, B, dt, limit, repeats=R, pairs=pair_c0 is not None)
 
     L = len(ws) - 1
-    eng = Engine(act, ws, spec, sb, B, dt, q0)
+    eng = Engine(act, ws, spec, sb, B, dt, q0, pair_c0)
     gen = Generator(s0)
     raw = np.empty((R, len(STATS), L))
+    corr = None if pair_c0 is None else np.empty((R, L))
     svals = np.empty(L) if record_svals else None
     total = R * 2 * L
     done = 0
@@ -327,7 +367,7 @@ def simulate(
 
     with threads(n_threads):
         for r in range(R):
-            eng.run(gen, raw[r], tick, svals if r == 0 else None)
+            eng.run(gen, raw[r], tick, svals if r == 0 else None, None if corr is None else corr[r])
     return SimulationResult(
         activation=act.label,
         widths=ws,
@@ -340,6 +380,8 @@ def simulate(
         input_second_moment=q0,
         per_repeat={k: raw[:, i, :].copy() for i, k in enumerate(STATS)},
         singular_value_mean=svals,
+        c0=pair_c0,
+        per_repeat_correlation=corr,
     )
 
 

@@ -62,8 +62,10 @@ from ..samplers import normal, uniform
 from ..schemes import NAMED_SCHEMES
 from ..validation import check_callable, check_dtype, check_int
 from .architecture import Network, Node, Weights
+from .mcstats import standard_error, summary
 from .nettheory import TheoryUnavailable, predict_network
 from .network import STANDARD, bounded_count
+from .pairs import check_c0, check_pairs, correlation, pair_inputs
 
 __all__ = [
     "NetworkSimulation",
@@ -409,8 +411,8 @@ class _Env:
 class _Engine:
     """The operations of one network (each residual repeat its own), and one repeat's pass."""
 
-    def __init__(self, net: Network, B: int, dtype: type) -> None:
-        self.net, self.B, self.dtype = net, B, dtype
+    def __init__(self, net: Network, B: int, dtype: type, c0: float | None = None) -> None:
+        self.net, self.B, self.dtype, self.c0 = net, B, dtype, c0
         self.env = _Env(B, dtype)
         self.entries: list[_Op] = []
         for node in net.nodes:
@@ -427,7 +429,11 @@ class _Engine:
         return float(self.part[: a.shape[0]].sum()) / a.size
 
     def run(self, gen: Generator, out: Array, tick: Callable[[], None] | None = None) -> None:
-        """One repeat: ``out[0]`` the forward, ``out[1]`` the backward statistic of every entry."""
+        """One repeat: ``out[0]`` the forward, ``out[1]`` the backward statistic of every entry.
+
+        With ``c0`` set, the input rows are made pairs and ``out[2]`` receives
+        the correlation of every entry's output (:mod:`~.pairs`).
+        """
         prepare_threading()
         if not parallel_allowed():
             raise RuntimeError(
@@ -438,9 +444,14 @@ class _Engine:
         pool = self.env.pool
         x = pool.take(self.x_shape)
         normal(x.shape, 0.0, math.sqrt(self.net.input_second_moment), generator=gen, dtype=self.dtype, out=x)
+        if self.c0 is not None:
+            pair_inputs(x.reshape(self.B, -1), self.c0, self.net.input_second_moment)
         for k, op in enumerate(self.entries):
             x = op.forward(x, gen)
             out[0, k] = self._sumsq(x)
+            if self.c0 is not None:
+                h = x.shape[0] // 2
+                out[2, k] = correlation(x, float(self.part[:h].sum()), float(self.part[h : 2 * h].sum()))
             if tick is not None:
                 tick()
         pool.give(x)
@@ -487,7 +498,9 @@ def _node_bytes(node: Node, B: int, item: int) -> tuple[int, int]:
     return stored * node.repeat, work
 
 
-def estimate_network_memory(net: Network, batch: int, dtype: DTypeLike = np.float32, repeats: int = 1) -> int:
+def estimate_network_memory(
+    net: Network, batch: int, dtype: DTypeLike = np.float32, repeats: int = 1, pairs: bool = False
+) -> int:
     """Bytes :func:`simulate_network` allocates, an upper bound.
 
     Stored buffers (weights, ``phi'``, LayerNorm outputs, index tables, the
@@ -495,7 +508,9 @@ def estimate_network_memory(net: Network, batch: int, dtype: DTypeLike = np.floa
     the largest activation per nesting level of residuals plus four more (the
     pass, the residual sums, the two gradients), two im2col buffers, the
     results (float64, ``2 x 2 x repeats x entries``), the kernels' per-row
-    sums and 1 MiB for the small arrays of a pass.
+    sums and 1 MiB for the small arrays of a pass.  With ``pairs`` (a run with
+    ``c0``): the float64 work of :func:`~.pairs.pair_inputs` (four half-batch
+    copies of the input) and the correlations.
 
     Examples
     --------
@@ -516,14 +531,16 @@ def estimate_network_memory(net: Network, batch: int, dtype: DTypeLike = np.floa
         work = max(work, w)
         act = max(act, batch * math.prod(node.out_shape))
     pool = 4 * (depth(net.nodes) + 1) * max(act, B_act) * item
-    results = 2 * 2 * repeats * net.depth * 8
+    results = 2 * (2 + pairs) * repeats * net.depth * 8
+    if pairs:
+        results += 2 * 8 * batch * math.prod(net.input_shape)
     # float64 partial sums of the kernels (per row) and a fixed 1 MiB for the small arrays of a pass
     rows = batch * max(_rows(node.in_shape) for node in net.nodes)
     return int(stored + pool + 2 * work * item + results + 8 * 8 * rows + 2**20)
 
 
-def _check_memory(net: Network, B: int, dt: type, limit: int | None, R: int) -> None:
-    need = estimate_network_memory(net, B, dt, R)
+def _check_memory(net: Network, B: int, dt: type, limit: int | None, R: int, pairs: bool = False) -> None:
+    need = estimate_network_memory(net, B, dt, R, pairs)
     cap = int(0.8 * available_memory()) if limit is None else int(limit)
     if need > cap:
         raise ValueError(
@@ -542,7 +559,11 @@ class NetworkSimulation:
     ``per_repeat_forward`` and ``per_repeat_backward`` are (repeats, entries);
     ``forward``, ``backward`` their means over repeats, ``forward_se``,
     ``backward_se`` the standard errors ``std(ddof=1)/sqrt(repeats)`` (NaN for
-    one repeat).
+    one repeat).  With ``c0`` given, ``per_repeat_correlation`` (repeats,
+    entries) is each network's measured correlation of its input pairs at
+    each entry's output (the indexing of :attr:`forward`), and
+    :attr:`correlation`, :attr:`correlation_se` its mean and standard error;
+    otherwise all three are None.
     """
 
     labels: tuple[str, ...]
@@ -552,6 +573,8 @@ class NetworkSimulation:
     dtype: str
     per_repeat_forward: Array
     per_repeat_backward: Array
+    c0: float | None = None
+    per_repeat_correlation: Array | None = None
 
     @property
     def forward(self) -> Array:
@@ -563,20 +586,27 @@ class NetworkSimulation:
         """Mean over repeats of ``E[(dL/dy)^2]`` per entry."""
         return np.asarray(self.per_repeat_backward.mean(axis=0))
 
-    def _se(self, a: Array) -> Array:
-        if self.repeats < 2:
-            return np.full(a.shape[1], np.nan)
-        return np.asarray(a.std(axis=0, ddof=1) / math.sqrt(self.repeats))
-
     @property
     def forward_se(self) -> Array:
         """Standard error of :attr:`forward`."""
-        return self._se(self.per_repeat_forward)
+        return standard_error(self.per_repeat_forward)
 
     @property
     def backward_se(self) -> Array:
         """Standard error of :attr:`backward`."""
-        return self._se(self.per_repeat_backward)
+        return standard_error(self.per_repeat_backward)
+
+    @property
+    def correlation(self) -> Array | None:
+        """Mean over repeats of the measured correlation per entry (None without ``c0``)."""
+        c = self.per_repeat_correlation
+        return None if c is None else np.asarray(c.mean(axis=0))
+
+    @property
+    def correlation_se(self) -> Array | None:
+        """Standard error of :attr:`correlation` (None without ``c0``)."""
+        c = self.per_repeat_correlation
+        return None if c is None else standard_error(c)
 
     @property
     def depth(self) -> int:
@@ -584,24 +614,17 @@ class NetworkSimulation:
         return len(self.labels)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (standard errors None for one repeat)."""
-        one = self.repeats < 2
+        """JSON-ready dict (standard errors None for one repeat; ``correlation`` None without ``c0``)."""
         return {
             "labels": list(self.labels),
             "batch": self.batch,
             "repeats": self.repeats,
             "seed": self.seed,
             "dtype": self.dtype,
-            "forward": {
-                "mean": self.forward.tolist(),
-                "se": None if one else self.forward_se.tolist(),
-                "per_repeat": self.per_repeat_forward.tolist(),
-            },
-            "backward": {
-                "mean": self.backward.tolist(),
-                "se": None if one else self.backward_se.tolist(),
-                "per_repeat": self.per_repeat_backward.tolist(),
-            },
+            "forward": summary(self.per_repeat_forward),
+            "backward": summary(self.per_repeat_backward),
+            "c0": self.c0,
+            "correlation": summary(self.per_repeat_correlation),
         }
 
 
@@ -651,6 +674,7 @@ def simulate_network(
     max_memory: int | None = None,
     progress: Progress | None = None,
     kernel_threads: int | None = 1,
+    c0: float | None = None,
 ) -> NetworkSimulation:
     """Measure ``E[y^2]`` and ``E[(dL/dy)^2]`` per entry of ``net`` by Monte Carlo (module docstring).
 
@@ -668,12 +692,19 @@ def simulate_network(
         ``progress(done, total)`` after each entry of each pass.
     kernel_threads : int or None
         Numba threads of the kernels, as for :func:`~xinit_bench.propagation.simulate`.
+    c0 : float, optional
+        Also measure the correlation of ``batch / 2`` input pairs of
+        correlation ``c0`` (each of the input's second moment) at every
+        entry's output, ``sum_p <y_a, y_b> / sqrt(sum_p |y_a|^2 sum_p |y_b|^2)``
+        over the pairs, units and positions (:mod:`~xinit_bench.propagation.pairs`).
 
     Raises
     ------
     TypeError, ValueError
         Before anything is allocated: a bad argument, a network whose values
-        would overflow ``dtype`` by the theory, or one that does not fit in memory.
+        would overflow ``dtype`` by the theory, or one that does not fit in
+        memory; ``c0`` outside [-1, 1], or with an odd batch or an input of
+        one value per example (unless ``c0 = +-1``): such inputs cannot be paired.
 
     Examples
     --------
@@ -685,12 +716,14 @@ def simulate_network(
     B, R, s0, dt, n_threads = _check_run(net, batch, repeats, seed, dtype, kernel_threads)
     limit = None if max_memory is None else check_int("max_memory", max_memory, minimum=0)
     check_callable("progress", progress, optional=True)
+    pair_c0 = check_c0(c0)
+    check_pairs(pair_c0, B, math.prod(net.input_shape))
     _check_magnitudes(net, dt)
-    _check_memory(net, B, dt, limit, R)
-    eng = _Engine(net, B, dt)
+    _check_memory(net, B, dt, limit, R, pair_c0 is not None)
+    eng = _Engine(net, B, dt, pair_c0)
     gen = Generator(s0)
     L = net.depth
-    raw = np.empty((R, 2, L))
+    raw = np.empty((R, 2 if pair_c0 is None else 3, L))
     total, done = R * 2 * L, 0
 
     def tick() -> None:
@@ -702,7 +735,9 @@ def simulate_network(
     with threads(n_threads):
         for r in range(R):
             eng.run(gen, raw[r], tick)
-    return NetworkSimulation(net.labels, B, R, s0, np.dtype(dt).name, raw[:, 0, :].copy(), raw[:, 1, :].copy())
+    corr = None if pair_c0 is None else raw[:, 2, :].copy()
+    fwd, bwd = raw[:, 0, :].copy(), raw[:, 1, :].copy()
+    return NetworkSimulation(net.labels, B, R, s0, np.dtype(dt).name, fwd, bwd, pair_c0, corr)
 
 
 @dataclass(frozen=True)
