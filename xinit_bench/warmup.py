@@ -2,7 +2,8 @@
 
 A fresh process with an empty cache compiles each kernel the first time it
 is called: a few seconds of CPU per (kind, dtype) for the fills, about one or
-two for each activation kernel of the propagation study.
+two for each activation kernel of the propagation study, and about 25 s for
+the three entry points of the Householder QR behind ``orthogonal``.
 :func:`compile_all` does that work once, for every entry point and every
 signature the library uses, so that later processes (notebook kernels, CI
 jobs, DataLoader workers started by spawn) load machine code from the cache
@@ -33,6 +34,7 @@ import numpy as np
 from .kernels import _jit
 from .kernels import activations as _act
 from .kernels import fill as _fill
+from .kernels import qr as _qr
 from .kernels import runs as _runs
 from .kernels._jit import compile_quietly
 from .kernels.kinds import KINDS
@@ -44,9 +46,10 @@ __all__ = ["DTYPES", "GROUPS", "CacheStatus", "CompileRecord", "cache_status", "
 DTYPES: tuple[str, ...] = ("float32", "float64")
 #: What :func:`compile_all` can compile: the fills of the samplers, the
 #: work-list fills of blocks, models and half-precision outputs
-#: (``kernels/runs.py``), and the fused activation kernels of
-#: :mod:`xinit_bench.propagation`.
-GROUPS: tuple[str, ...] = ("fills", "runs", "propagation")
+#: (``kernels/runs.py``), the fused activation kernels of
+#: :mod:`xinit_bench.propagation`, and the Householder QR of
+#: :func:`xinit_bench.orthogonal` (``kernels/qr.py``).
+GROUPS: tuple[str, ...] = ("fills", "runs", "propagation", "orthogonal")
 
 #: Kinds whose params are float64 whatever the output dtype (``kernels/fill.py``).
 _F64_PARAMS = ("truncated_normal", "truncated_normal_tail")
@@ -117,6 +120,15 @@ def _propagation_targets(dtypes: Sequence[str]) -> Iterator[Target]:
         yield _act.rows_sumsq.__name__, dtype, _act.rows_sumsq, (h, np.zeros(2, np.float64))
 
 
+def _qr_targets() -> Iterator[Target]:
+    """The QR's serial, parallel and batch entry points: float64 for every output dtype (the QR's one dtype)."""
+    a, rdiag = np.zeros((2, 1)), np.zeros(1)
+    for kernel in (_qr.serial_householder_q, _qr.householder_q):
+        yield kernel.__name__, "float64", kernel, (a, rdiag)
+    batch = _qr.householder_q_batch
+    yield batch.__name__, "float64", batch, (np.zeros((1, 2, 1)), np.zeros((1, 1)))
+
+
 def targets(groups: Sequence[str] = GROUPS, dtypes: Sequence[str] = DTYPES) -> list[Target]:
     """Every ``(name, dtype, dispatcher, example args)`` that :func:`compile_all` compiles.
 
@@ -136,6 +148,8 @@ def targets(groups: Sequence[str] = GROUPS, dtypes: Sequence[str] = DTYPES) -> l
         found.extend(_run_targets(dtypes))
     if "propagation" in groups:
         found.extend(_propagation_targets(dtypes))
+    if "orthogonal" in groups:
+        found.extend(_qr_targets())
     return found
 
 
@@ -152,8 +166,9 @@ def compile_all(
     ----------
     groups
         ``"fills"`` (every sampler and ``random_bits``, serial and parallel
-        entry points), ``"runs"`` (region, model and half-precision fills)
-        and/or ``"propagation"`` (the activation kernels).
+        entry points), ``"runs"`` (region, model and half-precision fills),
+        ``"propagation"`` (the activation kernels) and/or ``"orthogonal"``
+        (the QR, in float64 whatever ``dtypes`` says: it is the QR's only dtype).
     dtypes
         Output dtypes, ``"float32"`` and/or ``"float64"``.
     progress

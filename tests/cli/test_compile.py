@@ -39,6 +39,22 @@ def test_compile_writes_json_and_a_second_run_compiles_nothing(tmp_path: Path) -
     assert not any(s["compiled"] for s in again["signatures"])
 
 
+def test_compile_covers_the_qr_of_orthogonal_with_the_same_report(tmp_path: Path) -> None:
+    proc = _cli("--groups", "orthogonal", "--json", "qr.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "qr.json").read_text())
+    names = {(s["kernel"], s["dtype"]) for s in data["signatures"]}
+    assert names == {
+        ("serial_householder_q", "float64"),
+        ("householder_q", "float64"),
+        ("householder_q_batch", "float64"),
+    }
+    assert data["cache"]["warm"] == data["cache"]["total"] == 3
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("xinit-bench compile: 3 kernel signatures ready")
+    assert lines[-1].startswith("kernel cache: 3 of 3 signatures warm")
+
+
 def test_compile_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
     bad = _cli("--groups", "nope", cwd=tmp_path)
     assert bad.returncode == 2 and "\n" not in bad.stderr.strip() and "Traceback" not in bad.stderr

@@ -9,11 +9,14 @@ import xinit_bench as xb
 from xinit_bench import propagation
 from xinit_bench.kernels import activations as A
 from xinit_bench.kernels import fill as K
+from xinit_bench.kernels import qr as Q
+from xinit_bench.orthogonal import orthogonal  # the function (the package attribute can be the submodule)
 from xinit_bench.warmup import cache_status, compile_all, targets
 
 
 def _signatures() -> dict[str, int]:
     kernels = [*K.FILLS.values(), *K.SERIAL_FILLS.values(), *A.FORWARD, A.backward, A.rows_sumsq]
+    kernels += [Q.serial_householder_q, Q.householder_q, Q.householder_q_batch]
     return {k.__name__: len(k.signatures) for k in kernels}
 
 
@@ -26,6 +29,9 @@ def test_targets_cover_every_entry_point_in_both_dtypes() -> None:
             assert (f"serial_{kind}", dtype) in names
     for kernel in [*A.FORWARD, A.backward, A.rows_sumsq]:
         assert (kernel.__name__, "float32") in names and (kernel.__name__, "float64") in names
+    # the QR runs in float64 for every output dtype: one signature per entry point, whatever dtypes asks for
+    qr = {(name, dtype) for name, dtype, _, _ in targets(["orthogonal"], ["float32"])}
+    assert qr == {("serial_householder_q", "float64"), ("householder_q", "float64"), ("householder_q_batch", "float64")}
 
 
 def test_after_warmup_the_library_compiles_no_new_signature() -> None:
@@ -44,6 +50,9 @@ def test_after_warmup_the_library_compiles_no_new_signature() -> None:
             xb.truncated_normal(shape, a=-12.0, b=-3.0, seed=0, dtype=dtype)
         for act in ("relu", "tanh", "elu"):
             propagation.simulate(act, depth=2, width=16, batch=8, repeats=1, dtype=dtype)
+        # the QR's serial (small), parallel (256 x 256 is past its threshold) and batch entry points
+        for shape, kwargs in (((16, 16), {}), ((256, 256), {}), ((3, 16, 8), {"batch_axis": 0})):
+            orthogonal(shape, seed=0, dtype=dtype, **kwargs)
     xb.random_bits(10, seed=0)
     xb.random_bits(100_000, seed=0)
     assert _signatures() == before

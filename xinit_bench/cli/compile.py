@@ -26,7 +26,8 @@ def setup_arguments(subparsers: Any) -> None:
         help="compile every kernel into the on-disk cache, so later processes start in about a second",
         description=(
             "Compile every fill kernel (each sampler kind, float32 and float64, serial and parallel) and the "
-            "propagation study's activation kernels into Numba's on-disk cache. A fresh process with an empty "
+            "propagation study's activation kernels and the Householder QR of orthogonal (about 25 s of its own) "
+            "into Numba's on-disk cache. A fresh process with an empty "
             "cache otherwise spends a few seconds of CPU compiling each kernel on its first call. Kernels "
             "already in the cache load in milliseconds. Ends with how many signatures the cache holds."
         ),
