@@ -2,13 +2,18 @@
 
 The peer cases are PyTorch's own (``test/nn/test_init.py`` of pytorch/pytorch:
 ``test_orthogonal``, ``test_sparse_only_works_on_2d_inputs``,
-``test_sparse_default_std``), run through the adapter.
+``test_sparse_default_std``, ``test_kaiming_uniform_warning_on_0element_tensor``,
+``test_kaiming_normal_warning_on_0element_tensor``), run through the adapter;
+the zero-element warnings are also compared with torch's own, call by call.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +23,7 @@ from torch import nn
 from torchnets import as_numpy
 
 import xinit_bench as xb
+from xinit_bench.torch import kaiming_normal_, kaiming_uniform_
 from xinit_bench.torch.structured import orthogonal_, sparse_
 
 # The module itself: ``xinit_bench.orthogonal`` as an attribute is the function of that name.
@@ -61,6 +67,52 @@ def test_a_zero_element_tensor_is_left_alone() -> None:
     g = xb.Generator(0)
     t = torch.empty(0, 5)
     assert orthogonal_(t, generator=g) is t and g.stream == 1
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(
+    "ours,theirs", [(kaiming_uniform_, nn.init.kaiming_uniform_), (kaiming_normal_, nn.init.kaiming_normal_)]
+)
+def test_peer_kaiming_warning_on_0element_tensor(ours: Callable[..., Any], theirs: Callable[..., Any]) -> None:
+    # torch's own case: one warning, these words, and the tensor comes back untouched
+    tensor = torch.empty(0, 1)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert ours(tensor, seed=0) is tensor
+    assert len(w) == 1 and str(w[0].message) == "Initializing zero-element tensors is a no-op"
+    with pytest.warns(UserWarning, match="^Initializing zero-element tensors is a no-op$"):
+        ours(torch.empty(0, 1), seed=0)
+
+
+def _warnings_of(call: Callable[[], object]) -> list[tuple[type[Warning], str]]:
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        call()
+    return [(x.category, str(x.message)) for x in w]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("shape", [(0, 1), (3, 0), (0,), (2, 0, 3), (4, 5)], ids=str)
+def test_zero_element_warnings_are_torchs_own(shape: tuple[int, ...]) -> None:
+    # Each function against torch's, on the same shape: the same warnings (kaiming's on a zero in the shape, even
+    # a 1-d one whose fans torch never computes; orthogonal_'s and sparse_'s none), and nothing written or drawn.
+    pairs: list[tuple[Callable[..., Any], Callable[..., Any], tuple[Any, ...]]] = [
+        (kaiming_uniform_, nn.init.kaiming_uniform_, ()),
+        (kaiming_normal_, nn.init.kaiming_normal_, ()),
+    ]
+    if len(shape) >= 2:
+        pairs.append((orthogonal_, nn.init.orthogonal_, ()))
+    if len(shape) == 2:
+        pairs.append((sparse_, nn.init.sparse_, (0.5,)))
+    for ours, theirs, args in pairs:
+        mine, reference = torch.full(shape, 7.0), torch.full(shape, 7.0)
+        expected = _warnings_of(lambda: theirs(reference, *args))  # noqa: B023 - called at once
+        g = xb.Generator(3)
+        assert _warnings_of(lambda: ours(mine, *args, generator=g)) == expected, ours.__name__  # noqa: B023
+        if 0 in shape and ours in (kaiming_uniform_, kaiming_normal_):
+            assert expected and g.stream == 0  # torch returns before drawing; so does the adapter
+        if 0 not in shape:
+            assert expected == [] and not (mine == 7.0).all()  # a real fill: no warning, values written
 
 
 @pytest.mark.reference

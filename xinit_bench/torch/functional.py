@@ -6,9 +6,16 @@ never touches torch's global RNG: the draws come from ``seed=`` or an
 :class:`xinit_bench.Generator` as ``generator=``.  The law of each call is
 the plan layer's (:mod:`xinit_bench.plans`): ``xavier_uniform_(w)`` draws
 exactly ``xinit_bench.xavier_uniform(w.shape)``.
+
+``kaiming_uniform_`` and ``kaiming_normal_`` on a tensor with a zero in its
+shape warn "Initializing zero-element tensors is a no-op" and return it
+untouched, before any fan is computed and without taking a stream, as
+torch's do (the other functions fill nothing there, silently, as torch's do).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import nn
@@ -133,6 +140,18 @@ def xavier_normal_(
     return fill_one(tensor, scheme_plan("xavier_normal", check_place(tensor, "tensor"), gain), seed, generator)
 
 
+#: torch's words, ``torch.nn.init.kaiming_uniform_`` and ``kaiming_normal_`` on a tensor with a zero in its shape.
+ZERO_ELEMENT_WARNING = "Initializing zero-element tensors is a no-op"
+
+
+def _zero_element(tensor: torch.Tensor) -> bool:
+    """Warn as torch does and say so when ``tensor``'s shape holds a zero (the caller then returns it)."""
+    if 0 in tensor.shape:
+        warnings.warn(ZERO_ELEMENT_WARNING, UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(
     tensor: torch.Tensor,
     a: float = 0.0,
@@ -148,7 +167,9 @@ def kaiming_uniform_(
     i.e. ``b = 1 / sqrt(fan_in)``.
     """
     check_generator(generator)
-    plan = scheme_plan("he_uniform", check_place(tensor, "tensor"), a=a, mode=mode, nonlinearity=nonlinearity)
+    if _zero_element(check_place(tensor, "tensor")):
+        return tensor
+    plan = scheme_plan("he_uniform", tensor, a=a, mode=mode, nonlinearity=nonlinearity)
     return fill_one(tensor, plan, seed, generator)
 
 
@@ -163,7 +184,9 @@ def kaiming_normal_(
 ) -> torch.Tensor:
     """N(0, std²) with ``std = gain / sqrt(fan_mode)``, as ``torch.nn.init.kaiming_normal_``."""
     check_generator(generator)
-    plan = scheme_plan("he_normal", check_place(tensor, "tensor"), a=a, mode=mode, nonlinearity=nonlinearity)
+    if _zero_element(check_place(tensor, "tensor")):
+        return tensor
+    plan = scheme_plan("he_normal", tensor, a=a, mode=mode, nonlinearity=nonlinearity)
     return fill_one(tensor, plan, seed, generator)
 
 
