@@ -196,8 +196,8 @@ def critical_point(activation: str | Activation, q_star: float, param: float | N
 
     Examples
     --------
-    >>> critical_point("relu", 1.0)
-    (2.0, 0.0)
+    >>> [round(v, 12) for v in critical_point("relu", 1.0)]
+    [2.0, 0.0]
     """
     act = activation if isinstance(activation, Activation) else get_activation(activation, param)
     q = check_real("q_star", q_star, positive=True)
