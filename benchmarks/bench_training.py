@@ -16,8 +16,10 @@ one process after a warm-up round (the order rotates each round), each for
   over the batches with ``torch.optim.Adam``) with the same per-epoch
   evaluation of the train and test loss and accuracy (what Keras's ``fit``
   with validation data reports);
-- ``plain, no evaluation``: the same loop without the evaluation, the bare
-  floor.
+- ``plain, no evaluation``: the same loop without the evaluation;
+- ``plain, fused Adam``: the plain loop with evaluation and
+  ``torch.optim.Adam(..., fused=True)``, the optimiser kernel the engine uses
+  (so the engine's own bookkeeping is the only difference left).
 
 Quoted: the median seconds per epoch of each over the rounds, the ratio
 engine / plain of those medians, and the median of the per-round ratios.
@@ -38,7 +40,7 @@ from torch import nn
 from xinit_bench.training import MLPSpec, TrainConfig, load_dataset, train_one
 
 
-def plain(data: Any, epochs: int, seed: int, evaluate: bool) -> None:
+def plain(data: Any, epochs: int, seed: int, evaluate: bool, fused: bool = False) -> None:
     """The keras-mlp setting in plain torch code."""
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
@@ -47,7 +49,7 @@ def plain(data: Any, epochs: int, seed: int, evaluate: bool) -> None:
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     xt, yt = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     for _ in range(epochs):
@@ -87,6 +89,7 @@ def main() -> None:
         "engine": engine,
         "plain": lambda seed: plain(data, args.epochs, seed, True),
         "plain, no evaluation": lambda seed: plain(data, args.epochs, seed, False),
+        "plain, fused Adam": lambda seed: plain(data, args.epochs, seed, True, fused=True),
     }
     names = list(arms)
     for name in names:  # warm-up: allocator, first calls, the samplers' kernels
@@ -110,6 +113,7 @@ def main() -> None:
         f"{statistics.median(ratios):.3f} (median of per-round ratios)"
     )
     print(f"  engine / plain without evaluation: {med['engine'] / med['plain, no evaluation']:.3f}")
+    print(f"  engine / plain with fused Adam: {med['engine'] / med['plain, fused Adam']:.3f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
