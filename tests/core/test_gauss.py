@@ -203,3 +203,21 @@ def test_bivariate_rejects_bad_input() -> None:
         bivariate_expectation(np.tanh, 3, 1.0, 1.0, 0.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="which must be"):
         cross_moment(get_activation("relu"), 1.0, 1.0, 0.5, "phi2")  # type: ignore[arg-type]
+
+
+def test_mehler_series_of_the_hermite_coefficients_is_the_cross_moment() -> None:
+    # Mehler: E[f(u1) f(u2)] = sum_k a_k^2 c^k at q1 = q2 = q.  Against the erf kernel of Williams
+    # (1997) and the relu arc-cosine kernel: 160 terms at |c| <= 0.8 leave at most
+    # 0.8^161 E[f^2] ~ 1e-16 for erf (smooth), and for relu, whose a_k^2 decay only as k^-2.5,
+    # a tail below 1e-9; the missing mass E[f^2] - sum a_k^2 bounds it from above.
+    from xinit_bench.gauss import hermite_coefficients
+
+    for name, tol in (("erf", 1e-13), ("relu", 1e-9)):
+        act = get_activation(name)
+        for q in (0.3, 2.0):
+            a2 = hermite_coefficients(act.phi, q, 160, act.kinks) ** 2
+            missing = expected_phi_squared(act, q) - a2.sum()
+            assert -1e-13 <= missing <= (1e-13 if name == "erf" else 1e-3)
+            for c in (-0.8, 0.0, 0.5, 0.8):
+                series = float(np.polynomial.polynomial.polyval(c, a2))
+                assert abs(series - cross_moment(act, q, q, c, "phiphi")) <= tol * q, (name, q, c)

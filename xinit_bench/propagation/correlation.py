@@ -65,7 +65,7 @@ import numpy as np
 from scipy import optimize
 
 from ..activations import Activation, get_activation
-from ..gauss import cross_moment, length_map_slope, moment
+from ..gauss import cross_moment, hermite_coefficients, length_map_slope, moment
 from ..validation import check_real
 
 __all__ = [
@@ -87,6 +87,8 @@ __all__ = [
 _HOMOGENEOUS = ("linear", "relu", "leaky_relu")
 #: A second moment beyond this counts as divergent for the iterated length map.
 _Q_DIVERGED = 1e15
+#: Terms of Mehler's series that locate c* before the exact map polishes it.
+_MEHLER_ORDER = 160
 #: ``|slope - 1|`` at or below this counts as marginal (a depth scale of inf).
 _MARGINAL = 1e-12
 
@@ -346,8 +348,11 @@ def fixed_point_c(
 
     1.0 when ``chi_1 = sigma_w2 E[phi'(sqrt(q) z)^2] <= 1`` (ordered and
     critical); otherwise the unique root in ``[0, 1)`` of the convex ``f(c) - c``
-    (module docstring), by Brent's method.  ``q = 0`` (a signal that has died
-    out) gives 1.0.
+    (module docstring), by Brent's method: first on Mehler's series
+    :math:`f(c) \approx (\sigma_w^2 \sum_{k \le 160} a_k^2 c^k + \sigma_b^2)/\mathcal{V}(q)`
+    (:func:`~xinit_bench.gauss.hermite_coefficients`), then on the exact map in
+    a bracket of ``±1e-7`` (grown by 100 until it holds the root) around that
+    estimate.  ``q = 0`` (a signal that has died out) gives 1.0.
 
     Raises
     ------
@@ -367,9 +372,31 @@ def fixed_point_c(
     def h(c: float) -> float:
         return correlation_map(act, sw2, sb2, q, q, c) - c
 
-    if h(0.0) <= 0.0:
+    norm = sw2 * moment(act, q, "phi2") + sb2
+    if (sw2 * moment(act, q, "phi") ** 2 + sb2) / norm <= 0.0:  # h(0): E[phi(u1) phi(u2)] = E[phi]^2 at c = 0
         return 0.0
+    # Locate the root on Mehler's series (hermite_coefficients), which costs one 1-d quadrature, then
+    # polish it on the exact map inside a bracket grown around the estimate: a handful of 2-d
+    # quadratures instead of a few dozen.
+    a2 = hermite_coefficients(act.phi, q, _MEHLER_ORDER, act.kinks) ** 2
+
+    def series(c: float) -> float:
+        return float((sw2 * np.polynomial.polynomial.polyval(c, a2) + sb2) / norm - c)
+
+    guess = None
     for k in range(1, 13):
+        top = 1.0 - 10.0**-k
+        if series(top) < 0.0:
+            guess = float(optimize.brentq(series, 0.0, top, xtol=1e-15, rtol=1e-15, maxiter=200))
+            break
+    if guess is not None:
+        delta = 1e-7
+        while delta < 1.0:
+            lo, hi = max(guess - delta, 0.0), min(guess + delta, 1.0 - 1e-15)
+            if h(lo) >= 0.0 > h(hi):
+                return float(optimize.brentq(h, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=200))
+            delta *= 100.0
+    for k in range(1, 13):  # the series did not bracket it: search on the exact map
         top = 1.0 - 10.0**-k
         if h(top) < 0.0:
             return float(optimize.brentq(h, 0.0, top, xtol=1e-15, rtol=1e-15, maxiter=200))
