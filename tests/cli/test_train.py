@@ -111,3 +111,11 @@ def test_without_torch_the_error_names_the_install_line() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 2, done.stderr[-800:]
     assert done.stderr.startswith("xinit-bench train: error: ") and INSTALL in done.stderr
+
+
+@pytest.mark.structure
+def test_train_is_a_subcommand_of_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from xinit_bench.cli import main
+
+    assert main(["train", "--inits", "zeros", "--optimizer", "sgdd"]) == 2
+    assert "--optimizer must be one of 'adam', 'sgd', got 'sgdd' (did you mean 'sgd'?)" in capsys.readouterr().err

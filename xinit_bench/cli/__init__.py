@@ -25,12 +25,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, checkpoint, compile, gains, gate, info, models, phase, propagate, sigprop, to_zarr
+from . import bench, checkpoint, compile, gains, gate, info, models, phase, propagate, sigprop, to_zarr, train
 from .common import UsageError, fail, flag_names, one_line_errors, use_flags
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (bench, models, gate, propagate, gains, info, compile, to_zarr, checkpoint, sigprop, phase)
+COMMANDS = (bench, models, gate, propagate, gains, info, compile, to_zarr, checkpoint, sigprop, phase, train)
 
 
 def build_parser() -> argparse.ArgumentParser:
