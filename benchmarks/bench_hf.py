@@ -1,13 +1,17 @@
 """Real Hugging Face models: init_module against a torch.nn.init loop, and signal_report's overhead.
 
-Run as ``python -m benchmarks.bench_hf [--runs N] [--figure PATH] [--skip-1b]``.
+Run as ``python -m benchmarks.bench_hf [--runs N] [--figure PATH] [--skip-1b] [--init-only] [--one-thread]``.
 Everything is measured interleaved in one process after a warm-up round, and
 quoted as medians and ratios of the same run:
 
 - ``init_module(model, "auto")`` on the real ``GPT2LMHeadModel`` (GPT-2-small,
   float32) and ``LlamaForCausalLM`` of the LLaMA-1B shape (d=2048, 16 layers,
   FFN 5632, vocab 32000, bfloat16), against ``torch.nn.init`` drawing the
-  same laws in a loop over the parameters;
+  same laws in a loop over the parameters, and against the ceiling: one
+  ``xinit_bench.normal`` call into a preallocated buffer of the model's
+  element count and dtype (every element of the model drawn in one launch,
+  with no per-tensor work at all), so that ``torch loop / ceiling`` is the
+  most any ``init_module`` could reach on this machine;
 - ``signal_report`` against a bare forward and backward of the same loss on
   GPT-2-small's blocks (batch 2, 64 tokens).
 
@@ -30,10 +34,30 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model is built from a config: never reach the hub
 
 
+#: The clock of every measurement: wall time, or CPU time of this process with ``--one-thread``.
+_TIMER: list[Callable[[], float]] = [time.perf_counter]
+
+
 def _clock(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
+    start = _TIMER[0]()
     call()
-    return time.perf_counter() - start
+    return _TIMER[0]() - start
+
+
+def _one_thread() -> None:
+    """torch and Numba on one thread each, clocked by CPU time: the work itself, whatever else the machine runs.
+
+    torch's CPU ``normal_`` and ``uniform_`` draw serially (one generator,
+    one thread) whatever ``torch.get_num_threads()`` says, while the kernels
+    split a launch over Numba's threads; so on ``T`` free cores the wall
+    ratio is at most about ``T`` times this one.
+    """
+    import numba
+    import torch
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    _TIMER[0] = time.process_time
 
 
 def _torch_loop(model: Any, std: float, n_layer: int | None) -> None:
@@ -79,6 +103,20 @@ def _models(skip_1b: bool) -> dict[str, Any]:
     return out
 
 
+def _ceiling(model: Any) -> Callable[[], object]:
+    """One normal draw of the model's element count (tied tensors once) in its dtype, into a buffer made once."""
+    import numpy as np
+
+    import xinit_bench as xb
+    from xinit_bench.validation import bfloat16
+
+    params = list(model.parameters())  # each tied tensor once
+    total = sum(p.numel() for p in params)
+    dt = bfloat16() if str(params[0].dtype) == "torch.bfloat16" else np.dtype(np.float32)
+    out = np.zeros(total, dt)  # touched now: no page faults in the clock
+    return lambda: xb.normal(total, 0.0, 0.02, seed=0, out=out)
+
+
 def measure_init(runs: int, skip_1b: bool) -> list[dict[str, Any]]:
     from xinit_bench import torch as xt
 
@@ -88,6 +126,7 @@ def measure_init(runs: int, skip_1b: bool) -> list[dict[str, Any]]:
         ways = {
             "torch_loop": lambda m=model, n=n_layer: _torch_loop(m, 0.02, n),
             "init_module": lambda m=model: xt.init_module(m, "auto", seed=0),
+            "ceiling": _ceiling(model),
         }
         for call in ways.values():
             call()  # warm-up
@@ -96,7 +135,16 @@ def measure_init(runs: int, skip_1b: bool) -> list[dict[str, Any]]:
             for k, call in ways.items():
                 times[k].append(_clock(call))
         med = {k: statistics.median(v) for k, v in times.items()}
-        rows.append({"model": name, **med, "ratio": med["torch_loop"] / med["init_module"], "runs": runs})
+        rows.append(
+            {
+                "model": name,
+                **med,
+                "ratio": med["torch_loop"] / med["init_module"],
+                "ceiling_ratio": med["torch_loop"] / med["ceiling"],
+                "of_ceiling": med["ceiling"] / med["init_module"],
+                "runs": runs,
+            }
+        )
     return rows
 
 
@@ -158,19 +206,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--figure", metavar="PATH")
     parser.add_argument("--skip-1b", action="store_true", help="leave out the 1B LLaMA (about 2 GB)")
+    parser.add_argument("--init-only", action="store_true", help="leave out signal_report's overhead")
+    parser.add_argument("--one-thread", action="store_true", help="one thread each, clocked by CPU time")
     args = parser.parse_args()
+    if args.one_thread:
+        _one_thread()
     if args.figure:
         for label, slope in figure(args.figure).items():
             print(f"slope of mean_sq per block, {label}: {slope:.4g}")
-    r = measure_report(args.runs)
-    print(
-        f"signal_report {r['report']:.3f} s, bare forward+backward {r['bare']:.3f} s: {r['overhead']:.3f}x "
-        f"(medians of {r['runs']})"
-    )
+    if not args.init_only:
+        r = measure_report(args.runs)
+        print(
+            f"signal_report {r['report']:.3f} s, bare forward+backward {r['bare']:.3f} s: {r['overhead']:.3f}x "
+            f"(medians of {r['runs']})"
+        )
+    clock = "CPU time, one thread each" if args.one_thread else f"wall time, {os.cpu_count()} cores"
+    print(f"load average before the init runs: {os.getloadavg()[0]:.2f}; {clock}")
     for row in measure_init(args.runs, args.skip_1b):
         print(
             f"{row['model']}: torch loop {row['torch_loop']:.3f} s, init_module {row['init_module']:.3f} s, "
-            f"{row['ratio']:.2f}x (medians of {row['runs']})"
+            f"{row['ratio']:.2f}x; ceiling (one xb.normal of the same size) {row['ceiling']:.3f} s: torch loop / "
+            f"ceiling {row['ceiling_ratio']:.2f}x, init_module at {row['of_ceiling']:.0%} of it "
+            f"(medians of {row['runs']})"
         )
 
 

@@ -110,3 +110,51 @@ def test_init_module_refuses_bad_presets_rules_and_tensors_before_writing() -> N
     after = snapshot(m)
     for k, v in before.items():
         assert torch.equal(after[k], v), k
+
+
+# --- the matcher against the plain walk ------------------------------------------------
+def _walk(rule: xt.Rule, name: str, root: nn.Module, prefix: str) -> nn.Module | None:
+    """The rule's definition, step by step: the first module on the path that owns the rest of the name."""
+    import fnmatch
+
+    if rule.name is not None and not fnmatch.fnmatchcase(name, rule.name):
+        return None
+    parts = (name[len(prefix) + 1 :] if prefix else name).split(".")
+    mod: nn.Module | None = root
+    for depth in range(len(parts)):
+        if mod is None:
+            return None
+        if rule.owners(mod) and fnmatch.fnmatchcase(".".join(parts[depth:]), rule.tensor):
+            return mod
+        mod = mod._modules.get(parts[depth]) if depth < len(parts) - 1 else None
+    return None
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("prefix", ["", "model.body"])
+def test_the_matcher_finds_the_module_the_plain_walk_finds(prefix: str) -> None:
+    from xinit_bench.torch.matching import Matcher
+
+    root = gpt2_tiny()
+    names = [".".join(p for p in (prefix, n) if p) for n, _ in [*root.named_parameters(), *root.named_buffers()]]
+    names += [f"{prefix}.h.0.attn.missing.weight".lstrip("."), f"{prefix}.weight".lstrip(".")]  # paths that end early
+    noop = xt.Constant(0.0)
+    rules = [
+        *xt.preset_rules("gpt2", root),
+        xt.Rule(noop, nn.Linear, "weight"),
+        xt.Rule(noop, None, "c_proj.weight"),  # a literal of two parts, matched through the block
+        xt.Rule(noop, None, "attn.c_proj.weight"),
+        xt.Rule(noop, "*Attention", "c_*.bias"),
+        xt.Rule(noop, None, "*"),
+        xt.Rule(noop, None, "weight", name="*.h.1.*"),
+        xt.Rule(noop, (nn.LayerNorm, "*MLP"), "[cw]*"),
+        xt.Rule(noop, nn.Embedding, "bias"),  # matches nothing
+    ]
+    matcher = Matcher(root, prefix)
+    checked = 0
+    for rule in rules:
+        for name in names:
+            want = _walk(rule, name, root, prefix)
+            assert matcher.match_name(rule, name) is want, (rule, name)
+            checked += want is not None
+    assert checked > len(names)  # not a comparison of two Nones

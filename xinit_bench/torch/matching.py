@@ -24,6 +24,9 @@ from .rules import Rule
 
 __all__ = ["Entry", "Matcher", "describe_entry", "match", "match_name", "refuse_uncovered", "unmatched_rules"]
 
+#: The characters that make a glob more than a literal (``fnmatch``'s ``*``, ``?`` and ``[``).
+_MAGIC = frozenset("*?[")
+
 
 @dataclass
 class Entry:
@@ -44,7 +47,9 @@ class Matcher:
     ``path(name)`` is the list of ``(module, rest of the name below it)`` from
     the root down to the tensor's owner; a rule's ``owners`` depends only on
     the module's class (``isinstance`` and the class name), so its verdict is
-    kept per (rule, class); glob verdicts per (text, glob).  The answers are
+    kept per (rule, class); glob verdicts per (text, glob); a ``tensor`` glob
+    without wildcards (``"weight"``, ``"c_proj.weight"``) can only match the
+    rest of the name of its own length, so one depth is looked at.  The answers are
     those of :meth:`Rule.owners` and :func:`fnmatch.fnmatchcase`; the module
     tree must not change while a matcher is in use.
     """
@@ -53,6 +58,7 @@ class Matcher:
         self.root = root
         self.prefix = prefix
         self._paths: dict[str, list[tuple[nn.Module, str]]] = {}
+        self._depths: dict[str, int] = {}  # the depth of each name's last part
         self._owners: dict[tuple[int, type], bool] = {}
         self._globs: dict[tuple[str, str], bool] = {}
         self._rules: dict[int, Rule] = {}  # every rule seen, kept alive so that its id is not reused by another
@@ -62,6 +68,7 @@ class Matcher:
         if found is None:
             inner = name[len(self.prefix) + 1 :] if self.prefix else name
             parts = inner.split(".")
+            self._depths[name] = len(parts) - 1
             found = []
             mod: nn.Module | None = self.root
             for depth in range(len(parts)):
@@ -91,8 +98,16 @@ class Matcher:
         """The module on the path of the qualified name ``name`` that ``rule`` matches it through, or None."""
         if rule.name is not None and not self.glob(name, rule.name):
             return None
-        for mod, rest in self.path(name):
-            if self.owners(rule, mod) and self.glob(rest, rule.tensor):
+        path = self.path(name)
+        pattern = rule.tensor
+        if not _MAGIC.intersection(pattern):
+            # A glob without wildcards matches only the rest of its own length: one depth to look at.
+            depth = self._depths[name] - pattern.count(".")
+            if 0 <= depth < len(path) and path[depth][1] == pattern and self.owners(rule, path[depth][0]):
+                return path[depth][0]
+            return None
+        for mod, rest in path:
+            if self.owners(rule, mod) and self.glob(rest, pattern):
                 return mod
         return None
 
