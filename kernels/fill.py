@@ -107,7 +107,8 @@ _INLINED = {key: inline_ir(fn) for key, fn in BLOCK_TRANSFORMS.items()}
 #: The transform of the partial blocks at both ends of a range (at most two
 #: blocks per call, so their speed does not matter).  The branch-free tail
 #: kind takes the branchy kind's transform there: it gives the same bits for
-#: every grid the tail kind serves (tests/test_kernel_vs_reference.py), and it
+#: every grid the tail kind serves (tests/kernels/test_fill.py, whose offsets
+#: start and end the fill in partial blocks), and it
 #: calls the float64 inverse CDF instead of inlining four copies of both
 #: series, which took a quarter of the float32 tail kernel's compile time.
 _EDGE = dict(_INLINED)
