@@ -32,6 +32,7 @@ fail the same check.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -233,3 +234,83 @@ def test_inputs_that_cannot_be_paired_are_refused() -> None:
     # one entry per example pairs at c0 = +-1
     r = xp.simulate("linear", widths=[1, 8], init="lecun_normal", batch=4, repeats=1, c0=-1.0)
     assert r.per_repeat_correlation is not None and np.allclose(r.per_repeat_correlation, -1.0)
+
+
+# --- tanh and erf against the library's theory, both phases, 50 layers -------------------------
+# (activation, sigma_w^2, sigma_b^2): two ordered cells (c* = 1, xi_c = 15.8 and 8.0) and two
+# chaotic ones (c* = 0.17 and 0.19).  The input second moment is q*, so q stays at its fixed point
+# and c^l follows the map at fixed q; c0 = 0.9 starts 1 - c in the map's linear regime near 1.
+PHASE_CELLS = [("tanh", 1.5, 0.05), ("erf", 1.2, 0.1), ("tanh", 4.0, 0.05), ("erf", 3.0, 0.05)]
+C0, DEPTH, WIDTH, REPEATS = 0.9, 50, 256, 32
+
+
+@functools.cache
+def _phase_run(act: str, sw2: float, sb2: float) -> tuple[xp.SimulationResult, xp.Prediction]:
+    kw = {
+        "depth": DEPTH,
+        "width": WIDTH,
+        "init": "lecun_normal",
+        "gain": math.sqrt(sw2),
+        "bias_std": math.sqrt(sb2),
+        "input_second_moment": xp.depth_scales(act, sw2, sb2).q_star,
+    }
+    sim = xp.simulate(act, batch=16, repeats=REPEATS, seed=3, c0=C0, dtype=np.float64, **kw)  # type: ignore[arg-type]
+    return sim, xp.predict(act, c0=C0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.statistical
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", PHASE_CELLS, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_correlation_follows_the_theory_over_50_layers(cell: tuple[str, float, float]) -> None:
+    # 4 se per layer, 50 layers, t_31: the union bound of the module docstring gives < 50 * 3.6e-4 = 1.8%.
+    sim, th = _phase_run(*cell)
+    assert sim.correlation is not None and sim.correlation_se is not None and th.correlation is not None
+    ds = xp.depth_scales(*cell)
+    assert ds.phase == ("ordered" if cell[1] < 2.0 else "chaotic")
+    ok = _within(sim.correlation, sim.correlation_se, th.correlation)
+    assert ok.all(), [
+        (l + 1, sim.correlation[l], th.correlation[l], sim.correlation_se[l]) for l in np.flatnonzero(~ok)
+    ]
+    # Where it ends: the ordered cells near c* = 1, the chaotic ones at their c* < 1.
+    assert abs(float(th.correlation[-1]) - ds.c_star) < (0.05 if ds.phase == "ordered" else 0.01)
+
+
+def _fit_xi(sim: xp.SimulationResult, c_star: float) -> tuple[float, int]:
+    r"""-1 / slope of the weighted least-squares line through ln(c* - c^l) against l.
+
+    The layers used are those where ``c* - c^l`` stands above 4 se (resolved); each gets weight
+    ``1 / var(ln(c* - c^l)) = ((c* - c^l) / se_l)^2`` (delta method).
+    """
+    assert sim.correlation is not None and sim.correlation_se is not None
+    gap, se = c_star - sim.correlation, sim.correlation_se
+    keep = gap > Z * se
+    l = np.arange(1, len(gap) + 1)[keep]
+    y, w = np.log(gap[keep]), (gap[keep] / se[keep]) ** 2
+    lm, ym = np.average(l, weights=w), np.average(y, weights=w)
+    slope = float(np.sum(w * (l - lm) * (y - ym)) / np.sum(w * (l - lm) ** 2))
+    return -1.0 / slope, int(keep.sum())
+
+
+@pytest.mark.statistical
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", PHASE_CELLS[:2], ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_the_decay_of_one_minus_c_gives_xi_c(cell: tuple[str, float, float]) -> None:
+    r"""In the ordered phase ``1 - c^{l+1} = chi_c (1 - c^l) (1 + O(1 - c^l))``, so ``ln(1 - c^l)`` falls
+    with slope ``ln chi_c = -1 / xi_c``.  Started at ``1 - c0 = 0.1``, the second-order term moves the
+    local slope by a few per cent at the first layers only (the theory's own curve, fitted the same
+    way, is checked below to be within 3% of xi_c).  The acceptance asks 10%.  A depth scale read off
+    the wrong map, the length map's xi_q (1.7 and 2.6 here), is outside it.
+    """
+    sim, th = _phase_run(*cell)
+    ds = xp.depth_scales(*cell)
+    assert ds.phase == "ordered" and ds.xi_c <= 20.0
+    xi, used = _fit_xi(sim, 1.0)
+    assert used >= 20, used
+    assert abs(xi / ds.xi_c - 1.0) <= 0.10, (xi, ds.xi_c)
+    assert abs(ds.xi_q / xi - 1.0) > 0.10, (xi, ds.xi_q)
+    # The theory's curve through the same fit (se of 1 everywhere weights by the gap^2 alone).
+    assert th.correlation is not None
+    gap = 1.0 - th.correlation
+    l = np.arange(1, DEPTH + 1)
+    slope = np.polyfit(l, np.log(gap), 1, w=gap)[0]
+    assert abs(-1.0 / slope / ds.xi_c - 1.0) <= 0.03, (-1.0 / slope, ds.xi_c)
