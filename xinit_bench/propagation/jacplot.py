@@ -74,7 +74,8 @@ def write_jacobian_plot(result: JacobianPresetResult, path: Path) -> None:
         for d in depths:
             ax.plot([], [], "-", color=cmap[d], label=f"L = {d}")
         ax.plot([], [], "-", color="0.3", label="Gaussian")
-        ax.plot([], [], "--", color="0.3", label="orthogonal")
+        others = sorted({_group(label)[1] for label in labels} - {"gaussian", "Gaussian"})
+        ax.plot([], [], "--", color="0.3", label=", ".join(others) or "orthogonal")
         ax.plot([], [], ":", color="k", label="closed form (vertical: point mass)")
         ax.legend(fontsize=7, loc="upper left")
     ax = axes[-1]
