@@ -105,7 +105,7 @@ def test_paired_comparison_counts_wins_losses_ties_per_seed() -> None:
     d = np.subtract(a, b)
     assert c.mean_difference == pytest.approx(d.mean())
     assert c.sd_difference == pytest.approx(d.std(ddof=1))
-    assert "x beats z on 3 of 5 seeds, 1 tied" in c.sentence()
+    assert "x beats z on 3 of 5 seeds (1 losses, 1 ties;" in c.sentence()
 
 
 @pytest.mark.known_answer
