@@ -263,22 +263,23 @@ def _write_serial(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    def settle(pending: Future[None] | None, size: int, done: int) -> int:
+        """Wait for the flush of the last shard (``size`` bytes), if any, and report it; the bytes now on disk."""
+        if pending is None:
+            return done
+        pending.result()
+        if progress is not None:
+            progress(done + size, total)
+        return done + size
+
     with ThreadPoolExecutor(1) as flusher:
         pending: Future[None] | None = None
         previous = 0
         for shard in todo:
             opened = _begin_shard(where, shard)
-            if pending is not None:
-                pending.result()
-                done += previous
-                if progress is not None:
-                    progress(done, total)
+            done = settle(pending, previous, done)
             pending, previous = flusher.submit(_finish_shard, *opened), shard.size
-        if pending is not None:
-            pending.result()
-            done += previous
-            if progress is not None:
-                progress(done, total)
+        done = settle(pending, previous, done)
     return done
 
 
