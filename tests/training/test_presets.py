@@ -45,6 +45,7 @@ from xinit_bench.training.presets import (
     PRESETS,
     PresetResult,
     get_preset,
+    load_result,
     run,
     run_preset,
     trainability_preset,
@@ -156,6 +157,12 @@ def test_json_holds_one_record_per_run_with_init_seed_and_curves(keras: PresetRe
         assert len(rec["test_accuracy"]) == 10
     assert d["settings"].startswith("Adam lr 0.001, batch 32, 10 epochs")
     assert "standard deviation" in d["band"]
+    path = tmp_path / "keras.json"
+    path.write_text(json.dumps(keras.to_dict()))
+    back = load_result(path, small=True)
+    assert back.labels == keras.labels
+    assert back.bands()["glorot_uniform"].mean.tolist() == keras.bands()["glorot_uniform"].mean.tolist()
+    assert [c.to_dict() for c in back.comparisons()] == [c.to_dict() for c in keras.comparisons()]
 
 
 @pytest.mark.structure

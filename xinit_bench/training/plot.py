@@ -27,7 +27,7 @@ __all__ = ["results_table", "write_figure"]
 
 def _caption(result: PresetResult) -> str:
     return (
-        f"{result.preset.name}: {result.preset.description}\n{result.preset.settings()}; "
+        f"{result.preset.name}: {result.preset.description}\n{result.preset.settings()};\n"
         f"band = mean ± 1 s.d. over {len(result.seeds)} seeds"
     )
 

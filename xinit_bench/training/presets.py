@@ -48,7 +48,18 @@ from .inits import GaussianInit, init_label
 from .models import MLPSpec, closest
 from .stats import Band, PairedComparison, StepsRow, band, paired_comparison, steps_table
 
-__all__ = ["PRESETS", "Arm", "Preset", "PresetResult", "get_preset", "run", "run_preset", "trainability_preset"]
+__all__ = [
+    "PRESETS",
+    "Arm",
+    "Preset",
+    "PresetResult",
+    "get_preset",
+    "load_result",
+    "run",
+    "run_preset",
+    "trainability_preset",
+    "with_budget",
+]
 
 
 @dataclass(frozen=True)
@@ -297,6 +308,38 @@ class PresetResult:
             "comparisons": [c.to_dict() for c in self.comparisons()],
             "grid": None if verdict is None else verdict.to_dict(),
         }
+
+
+def load_result(path: str | Path, *, small: bool = False) -> PresetResult:
+    """A :class:`PresetResult` read back from the JSON of :meth:`PresetResult.to_dict` (to redraw without training).
+
+    The preset is rebuilt by name (``small`` as it was run); the records are the JSON's.
+
+    Raises
+    ------
+    ValueError
+        The file's records do not match the preset's arms.
+    """
+    import json
+
+    d = json.loads(Path(path).read_text())
+    preset = get_preset(d["preset"], small=small)
+    if d["preset"] == "trainability" and preset.grid is not None:
+        g = d["grid"]
+        preset = trainability_preset(
+            g["sigma_w2"], g["depths"], sigma_b2=g["sigma_b2"], threshold=g["threshold"],
+            steps=d["config"]["steps"], lr=d["config"]["lr"], batch_size=d["config"]["batch_size"],
+            width=d["records"][0]["widths"][0], seeds=len(d["seeds"]),
+        )  # fmt: skip
+    fields = set(RunRecord.__dataclass_fields__)
+    records = [RunRecord(**{k: v for k, v in r.items() if k in fields}) for r in d["records"]]
+    labels = [r["arm"] for r in d["records"]]
+    known = {a.label for a in preset.arms}
+    if not set(labels) <= known:
+        extra = sorted(set(labels) - known)[:3]
+        raise ValueError(f"records must belong to the preset {preset.name!r}, got arms {extra}")
+    est = Estimate(**d["estimate"])
+    return PresetResult(preset, records, labels, est, float(d["wall_seconds"]), tuple(d["seeds"]))
 
 
 def run(
