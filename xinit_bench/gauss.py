@@ -205,8 +205,15 @@ def _closed_form(act: Activation, q: float, moment: str) -> float | None:
         inside = math.erf(t / math.sqrt(2.0))
         if moment == "dphi2":
             return inside
+        if t < 0.5:
+            # E[x^2 1{|x|<1}] = (t / sqrt(2 pi)) sum_n (-t^2/2)^n / n! * 2 / (2n + 3), from the Taylor series of
+            # the density: the difference below cancels catastrophically for large q.
+            term, total = 1.0, 0.0
+            for n in range(30):
+                total += term * 2.0 / (2 * n + 3)
+                term *= -0.5 * t * t / (n + 1)
+            return t / _SQRT_2PI * total + (1.0 - inside)
         return q * (inside - 2.0 * t * math.exp(-0.5 * t * t) / _SQRT_2PI) + (1.0 - inside)
-        return 0.0
     return None
 
 
@@ -425,8 +432,11 @@ def _arccos_kernels(c: float) -> tuple[float, float]:
 
 
 def _erf_d2(q1: float, q2: float, c: float) -> float:
-    # erf'(x) = (2/sqrt(pi)) e^{-x^2}: E[e^{-u1^2 - u2^2}] = det(I + 2 Sigma)^{-1/2}.
-    return 4.0 / math.pi / math.sqrt((1.0 + 2.0 * q1) * (1.0 + 2.0 * q2) - 4.0 * q1 * q2 * c * c)
+    # erf'(x) = (2/sqrt(pi)) e^{-x^2}: E[e^{-u1^2 - u2^2}] = det(I + 2 Sigma)^{-1/2}, with the determinant
+    # (1 + 2 q1)(1 + 2 q2) - 4 q1 q2 c^2 expanded so that it neither overflows nor cancels at large q.
+    r = (1.0 - c) * (1.0 + c)
+    det = 1.0 + 2.0 * q1 + 2.0 * q2 + (4.0 * q1 * q2 * r if r > 0.0 else 0.0)  # inf * 0 would be NaN
+    return 4.0 / math.pi / math.sqrt(det)
 
 
 def _cross_closed_form(act: Activation, q1: float, q2: float, c: float, which: str) -> float | None:
@@ -442,7 +452,8 @@ def _cross_closed_form(act: Activation, q1: float, q2: float, c: float, which: s
     if act.name == "erf":
         if which == "phiphi":
             # Williams (1997): (2/pi) arcsin(2 S12 / sqrt((1 + 2 S11)(1 + 2 S22))).
-            return 2.0 / math.pi * math.asin(2.0 * c * s12 / math.sqrt((1.0 + 2.0 * q1) * (1.0 + 2.0 * q2)))
+            rho = 2.0 * c * s12 / (math.sqrt(1.0 + 2.0 * q1) * math.sqrt(1.0 + 2.0 * q2))
+            return 2.0 / math.pi * math.asin(max(-1.0, min(1.0, rho)))
         return _erf_d2(q1, q2, c)
     return None
 

@@ -221,3 +221,22 @@ def test_mehler_series_of_the_hermite_coefficients_is_the_cross_moment() -> None
             for c in (-0.8, 0.0, 0.5, 0.8):
                 series = float(np.polynomial.polynomial.polyval(c, a2))
                 assert abs(series - cross_moment(act, q, q, c, "phiphi")) <= tol * q, (name, q, c)
+
+
+def test_closed_forms_hold_at_extreme_variances() -> None:
+    # erf: the determinant of I + 2 Sigma is expanded so that it neither overflows nor gives inf * 0;
+    # hard_tanh: E[x^2 1{|x|<1}] by its Taylor series where the closed form cancels (q > 4).
+    for q in (1e-300, 1e-8, 1e8, 1e300):
+        assert expected_dphi_squared("erf", q) == pytest.approx(4 / math.pi / math.sqrt(1 + 4 * q), rel=1e-14)
+        assert expected_dphi_dphi("erf", q, q, 0.5) == pytest.approx(
+            4 / math.pi / math.sqrt(1 + 4 * q + 3 * q * q), rel=1e-14
+        )
+        assert 0.0 <= expected_phi_squared("hard_tanh", q) <= min(q, 1.0)
+    # P(|x| < 1) = 2 / (s sqrt(2 pi)) (1 + O(1/q)); E[clip^2] = 1 - P + (2/3) / (s sqrt(2 pi)) (1 + O(1/q)).
+    s = 1e4
+    p_in = 2 / (s * math.sqrt(2 * math.pi))
+    assert expected_phi_squared("hard_tanh", s * s) == pytest.approx(1 - p_in + p_in / 3, rel=1e-12)
+    with np.errstate(all="raise"):
+        from xinit_bench.propagation import correlation_map
+
+        assert correlation_map("tanh", 1.0, 0.0, 1e-200, 1e-200, 0.5) == pytest.approx(0.5, rel=1e-12)

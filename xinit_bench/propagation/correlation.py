@@ -233,7 +233,7 @@ def correlation_map(
             f"q1 and q2 must give a non-zero second moment at the next layer, got q1={q1!r}, q2={q2!r} "
             f"for {act.label} with sigma_b2={sb2!r}"
         )
-    return float(min(1.0, max(-1.0, cov / math.sqrt(n1 * n2))))
+    return float(min(1.0, max(-1.0, cov / (math.sqrt(n1) * math.sqrt(n2)))))  # n1 * n2 may underflow
 
 
 def correlation_slope(
