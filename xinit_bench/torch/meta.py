@@ -58,10 +58,12 @@ def materialize(
     A meta tensor that no rule covers (a rotary ``inv_freq``, a causal mask),
     or whose rule keeps its values (:class:`~xinit_bench.torch.Skip`: a meta
     tensor has none to keep), must have a hook: ``hooks`` maps globs on
-    qualified names to ``hook(owner_module, local_name, meta_tensor) -> tensor`` that computes
-    its value (e.g. :func:`rope_inv_freq`); the result is copied in.  If any
-    meta tensor has neither a rule nor a hook, a ``ValueError`` lists them
-    all before anything is allocated.
+    qualified names to ``hook(owner_module, local_name, meta_tensor) ->
+    tensor`` that computes its value (e.g. :func:`rope_inv_freq`); the result
+    is copied in.  If any meta tensor has neither a rule that writes it nor a
+    hook, a ``ValueError`` lists them all (name, shape and dtype, as
+    :func:`~xinit_bench.torch.save_checkpoint` lists the tensors it cannot
+    write) before anything is allocated.
 
     **All or nothing.**  Every rule, value, dtype range and hook result is
     checked on the meta tensors first: each hook runs on a meta tensor of
