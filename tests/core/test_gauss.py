@@ -1,4 +1,4 @@
-"""``xinit_bench/gauss.py``: the Gaussian expectations of the activations against scipy and mpmath quadrature."""
+"""``xinit_bench/gauss.py`` and ``bivariate.py``: the Gaussian expectations of the activations against references."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from xinit_bench.gauss import cross_moment
+from xinit_bench.bivariate import cross_moment
 from xinit_bench.propagation import (
     ACTIVATIONS,
     bivariate_expectation,
@@ -210,7 +210,7 @@ def test_mehler_series_of_the_hermite_coefficients_is_the_cross_moment() -> None
     # (1997) and the relu arc-cosine kernel: 160 terms at |c| <= 0.8 leave at most
     # 0.8^161 E[f^2] ~ 1e-16 for erf (smooth), and for relu, whose a_k^2 decay only as k^-2.5,
     # a tail below 1e-9; the missing mass E[f^2] - sum a_k^2 bounds it from above.
-    from xinit_bench.gauss import hermite_coefficients
+    from xinit_bench.bivariate import hermite_coefficients
 
     for name, tol in (("erf", 1e-13), ("relu", 1e-9)):
         act = get_activation(name)

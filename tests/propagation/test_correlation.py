@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from xinit_bench.gauss import cross_moment, moment
+from xinit_bench.bivariate import cross_moment
+from xinit_bench.gauss import moment
 from xinit_bench.propagation import (
     Act,
     Dense,

@@ -17,7 +17,7 @@
   Glorot & Bengio (2010) and He et al. (2015).
 
 This package sits above the core API: it imports :mod:`xinit_bench.gains`,
-:mod:`xinit_bench.gauss`, :mod:`xinit_bench.activations` and the samplers,
+:mod:`xinit_bench.gauss`, :mod:`xinit_bench.bivariate`, :mod:`xinit_bench.activations` and the samplers,
 never the other way round.  The activations and the Gaussian expectations
 are re-exported here under the names this package has always had.
 
@@ -31,13 +31,11 @@ References
 """
 
 from ..activations import ACTIVATIONS, Activation, ActivationName, get_activation
+from ..bivariate import bivariate_expectation, expected_dphi_dphi, expected_phi_phi
 from ..gains import PYTORCH_GAINS
 from ..gauss import (
-    bivariate_expectation,
-    expected_dphi_dphi,
     expected_dphi_squared,
     expected_phi,
-    expected_phi_phi,
     expected_phi_squared,
     gaussian_expectation,
     length_map_slope,

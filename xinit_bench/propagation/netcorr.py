@@ -65,7 +65,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..activations import Activation
-from ..gauss import bivariate_expectation, cross_moment
+from ..bivariate import bivariate_expectation, cross_moment
 from .architecture import Network, Node
 from .nettheory import TheoryUnavailable, _act_law, _Law, _layernorm_law
 

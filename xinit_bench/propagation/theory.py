@@ -61,7 +61,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..activations import Activation, get_activation
-from ..gauss import cross_moment, moment
+from ..bivariate import cross_moment
+from ..gauss import moment
 from ..validation import check_real
 from .architecture import Network
 from .correlation import DepthScales, depth_scales
