@@ -24,42 +24,8 @@ JAX's, ``in_axis=-2, out_axis=-1``.  Flax takes them as they are::
 
 from __future__ import annotations
 
-from .initializers import (
-    Initializer,
-    glorot_normal,
-    glorot_uniform,
-    he_normal,
-    he_uniform,
-    kaiming_normal,
-    kaiming_uniform,
-    lecun_normal,
-    lecun_uniform,
-    normal,
-    orthogonal,
-    seed_of_key,
-    truncated_normal,
-    uniform,
-    variance_scaling,
-    xavier_normal,
-    xavier_uniform,
-)
+from . import initializers
+from .initializers import *  # noqa: F403 - the names of initializers.__all__, listed there once
 
-__all__ = [
-    "Initializer",
-    "glorot_normal",
-    "glorot_uniform",
-    "he_normal",
-    "he_uniform",
-    "kaiming_normal",
-    "kaiming_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "normal",
-    "orthogonal",
-    "seed_of_key",
-    "truncated_normal",
-    "uniform",
-    "variance_scaling",
-    "xavier_normal",
-    "xavier_uniform",
-]
+__all__: list[str] = []
+__all__ += initializers.__all__

@@ -32,39 +32,9 @@ contract).
 
 from __future__ import annotations
 
-from .initializers import (
-    KERAS_DISTRIBUTIONS,
-    GlorotNormal,
-    GlorotUniform,
-    HeNormal,
-    HeUniform,
-    Initializer,
-    KerasDistribution,
-    LecunNormal,
-    LecunUniform,
-    Orthogonal,
-    RandomNormal,
-    RandomUniform,
-    TruncatedNormal,
-    VarianceScaling,
-)
+from . import initializers
+from .initializers import *  # noqa: F403 - the names of initializers.__all__, listed there once
 from .models import init_model, keyed_weights
 
-__all__ = [
-    "KERAS_DISTRIBUTIONS",
-    "GlorotNormal",
-    "GlorotUniform",
-    "HeNormal",
-    "HeUniform",
-    "Initializer",
-    "KerasDistribution",
-    "LecunNormal",
-    "LecunUniform",
-    "Orthogonal",
-    "RandomNormal",
-    "RandomUniform",
-    "TruncatedNormal",
-    "VarianceScaling",
-    "init_model",
-    "keyed_weights",
-]
+__all__ = ["init_model", "keyed_weights"]
+__all__ += initializers.__all__
