@@ -20,8 +20,9 @@ from numpy.typing import DTypeLike, NDArray
 from .._rng import Generator
 from ..activations import Activation
 from ..kernels import activations as _k
-from ..runtime import available_memory, launch_guard, parallel_allowed, prepare_threading
+from ..runtime import launch_guard
 from ..samplers import normal
+from .mcstats import check_fits_memory, require_parallel
 from .network import InitSpec
 from .pairs import correlation, pair_inputs
 
@@ -127,13 +128,7 @@ class Engine:
         RuntimeError
             In a forked child of a process whose threading layer is OpenMP.
         """
-        prepare_threading()
-        if not parallel_allowed():
-            raise RuntimeError(
-                "the Monte Carlo engine's parallel kernels cannot run in a process forked from one that uses "
-                "Numba's OpenMP threading layer (GNU OpenMP kills the child); start workers with the 'spawn' "
-                "method, or install tbb so that Numba uses its fork-safe TBB layer"
-            )
+        require_parallel()
         ws, B, L = self.ws, self.B, len(self.ws) - 1
         normal(self.X.shape, 0.0, math.sqrt(self.q0), generator=gen, dtype=self.dtype, out=self.X)
         if self.c0 is not None:
@@ -206,14 +201,10 @@ def check_memory(
     :func:`~xinit_bench.runtime.available_memory`.
     """
     need = estimate_memory(widths, batch, dt, repeats, pairs)
-    limit = int(0.8 * available_memory()) if max_memory is None else int(max_memory)
-    if need > limit:
-        raise ValueError(
-            f"batch, widths and repeats must fit in memory: the simulation needs an estimated "
-            f"{need / 2**30:.2f} GiB ({need} bytes) for widths of "
-            f"{len(widths) - 1} layers up to {max(widths)} units, batch={batch}, repeats={repeats}, "
-            f"dtype={np.dtype(dt).name}; "
-            f"the limit is {limit / 2**30:.2f} GiB "
-            f"({'80% of available memory' if max_memory is None else 'max_memory'}). "
-            "Reduce batch or width, or raise max_memory."
-        )
+    what = (
+        f"widths of {len(widths) - 1} layers up to {max(widths)} units, batch={batch}, repeats={repeats}, "
+        f"dtype={np.dtype(dt).name}"
+    )
+    check_fits_memory(
+        need, max_memory, "batch, widths and repeats", what, "Reduce batch or width, or raise max_memory."
+    )

@@ -34,16 +34,20 @@ predicted by Glorot & Bengio (2010), eq. (6).
 
 **Reproducibility.**  All randomness comes from one ``xinit_bench.Generator``
 in a fixed order (per repeat: input, then ``W^l, b^l`` for each layer, then
-the top gradient), the kernels sum in an order fixed by the shapes, and
-OpenBLAS splits a GEMM over output blocks, never over the inner dimension;
-so a seed gives the same bits on 1 and 2 threads (tested).
+the top gradient), and the kernels (and the pair correlations of ``c0``) sum
+in an order fixed by the shapes, so a seed gives the same bits on any number
+of Numba threads.  The GEMMs are OpenBLAS's, whose bits depend on its own
+thread count above its threading threshold: with the same seed,
+``OPENBLAS_NUM_THREADS=1`` and ``2`` gave different SHA-256 of the results for
+a tanh MLP of width 300 and batch 64, in float32 and in float64, and the same
+for width 96 and batch 40 (below the threshold).  To reproduce bits, fix
+``OPENBLAS_NUM_THREADS``; the statistics agree to rounding either way.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -57,7 +61,7 @@ from ..runtime import check_thread_count, threads
 from ..validation import check_bool, check_callable, check_dtype, check_int, check_real
 from .architecture import Network
 from .engine import STATS, Engine, check_memory, estimate_memory
-from .mcstats import standard_error, summary
+from .mcstats import MAGNITUDE_MARGIN, CorrelationStats, interleaved, progress_ticker, summary
 from .netsim import NetworkSimulation, simulate_network
 from .network import InitSpec, bounded_count, resolve_widths
 from .pairs import check_c0, check_pairs
@@ -70,7 +74,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(CorrelationStats):
     """Output of :func:`simulate`.
 
     ``per_repeat[stat]`` is a (repeats, L) array (column ``l - 1`` is layer
@@ -114,18 +118,6 @@ class SimulationResult:
     def depth(self) -> int:
         """Number of layers ``L``."""
         return len(self.widths) - 1
-
-    @property
-    def correlation(self) -> Array | None:
-        """Mean over repeats of the measured ``c^l`` (None without ``c0``)."""
-        c = self.per_repeat_correlation
-        return None if c is None else np.asarray(c.mean(axis=0))
-
-    @property
-    def correlation_se(self) -> Array | None:
-        """Standard error of :attr:`correlation`, ``std(ddof=1) / sqrt(repeats)`` (NaN for one repeat)."""
-        c = self.per_repeat_correlation
-        return None if c is None else standard_error(c)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; standard errors are None when there is one repeat."""
@@ -266,7 +258,9 @@ def simulate(
         because the Numba (OpenMP) and OpenBLAS thread pools busy-wait
         between calls and take cores from each other; with one thread the
         whole pass costs ~1.1x its bare GEMMs against ~1.9x
-        (:func:`measure_speed`).  The results are the same bits for any value.
+        (:func:`measure_speed`).  The results are the same bits for any
+        value; across OpenBLAS thread counts only with
+        ``OPENBLAS_NUM_THREADS`` fixed (module docstring).
     c0 : float, optional
         Also measure the correlation map: the batch becomes ``batch / 2``
         pairs of inputs, each of second moment ``q^0`` and correlation ``c0``
@@ -356,14 +350,7 @@ def simulate(
     raw = np.empty((R, len(STATS), L))
     corr = None if pair_c0 is None else np.empty((R, L))
     svals = np.empty(L) if record_svals else None
-    total = R * 2 * L
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    tick = progress_ticker(progress, R * 2 * L)
 
     with threads(n_threads):
         for r in range(R):
@@ -385,21 +372,16 @@ def simulate(
     )
 
 
-#: Margin between the predicted RMS of a pre-activation or gradient and the dtype's largest value:
-#: the GEMMs sum products of heavy-tailed terms, and one overflow makes a statistic inf or NaN.
-_MAGNITUDE_MARGIN = 1e6
-
-
 def _check_magnitudes(act: Activation, ws: tuple[int, ...], spec: InitSpec, sb: float, q0: float, dt: type) -> None:
     """Refuse, before any allocation, a network whose predicted second moments overflow ``dt``.
 
     The mean-field prediction (:func:`~xinit_bench.propagation.predict`,
     microseconds per layer) gives every layer's ``q^l`` and gradient second
-    moments; when one's square root comes within ``_MAGNITUDE_MARGIN`` of the
+    moments; when one's square root comes within ``MAGNITUDE_MARGIN`` of the
     dtype's largest value, the Monte Carlo would return inf or NaN statistics.
     """
     p = predict(act, widths=ws, init=spec, bias_std=sb, input_second_moment=q0)
-    root = float(np.finfo(dt).max) / _MAGNITUDE_MARGIN
+    root = float(np.finfo(dt).max) / MAGNITUDE_MARGIN
     limit = root * root  # inf for float64 (no OverflowError, unlike **)
     peak = max(float(np.max(v)) for v in (p.pre_sq, p.act_sq, p.grad_act_sq, p.grad_pre_sq))
     if not peak <= limit:
@@ -463,15 +445,6 @@ def measure_speed(
     eng = Engine(act, ws, spec, 0.0, B, dt, 1.0)
     gen = Generator(s0)
     out = np.empty((len(STATS), len(ws) - 1))
-    ts_sim, ts_gemm = [], []
     with threads(n_threads):
-        eng.run(gen, out)
-        eng.gemms()
-        for _ in range(n_runs):
-            t0 = time.perf_counter()
-            eng.run(gen, out)
-            ts_sim.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            eng.gemms()
-            ts_gemm.append(time.perf_counter() - t0)
+        ts_sim, ts_gemm = interleaved(lambda: eng.run(gen, out), eng.gemms, n_runs)
     return SpeedResult(ts_sim, ts_gemm, n_runs, ws, B, act.label, np.dtype(dt).name)
