@@ -30,7 +30,7 @@ a multiply and an add (docs/design.md, "The random stream"):
 * the one reduction along a column, a column's sum of squares, keeps eight
   partial sums (element ``t`` of the column goes to lane ``t mod 8``) added
   in a fixed tree;
-* the parallel loops (:func:`householder_q` with ``parallel=True``) split
+* the parallel loop (:func:`_trailing_parallel`, behind :func:`householder_q`) splits
   only the columns of a trailing update, into the column blocks of
   ``CHUNK_COLS``: the columns are independent and each is computed by the
   same serial code, so the split changes no bit.  The panels, whose columns
@@ -50,136 +50,24 @@ contiguous stream: at ``n = 4096`` that made the serial QR 1.24x faster
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
 from ._jit import jit, parallel
+from .qr_panel import (
+    CHUNK_COLS,
+    PANEL,
+    _build_t,
+    _factor_panel,
+    _from_blocks,
+    _load_v,
+    _panel_columns,
+    _store_panel,
+    _to_blocks,
+)
 
 __all__ = ["CHUNK_COLS", "PANEL", "householder_q", "householder_q_batch", "serial_householder_q"]
-
-#: Columns per panel: the reflectors blocked into one ``I - V T V^T``.
-PANEL = 32
-#: Columns of a trailing update per work item (the parallel split), and the width of the column blocks of
-#: the working copy: a multiple of ``PANEL``, so that a panel lies inside one block.
-CHUNK_COLS = 64
-assert CHUNK_COLS % PANEL == 0
-
-
-# --- the panel, unblocked -------------------------------------------------------
-@jit
-def _column_sumsq(p, start, col):
-    """``sum(p[start:, col] ** 2)`` with eight partial sums, element ``t`` in lane ``t % 8``, in a fixed tree."""
-    rows = p.shape[0]
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    i = start
-    while i + 8 <= rows:
-        x0, x1, x2, x3 = p[i, col], p[i + 1, col], p[i + 2, col], p[i + 3, col]
-        x4, x5, x6, x7 = p[i + 4, col], p[i + 5, col], p[i + 6, col], p[i + 7, col]
-        s0 += x0 * x0
-        s1 += x1 * x1
-        s2 += x2 * x2
-        s3 += x3 * x3
-        s4 += x4 * x4
-        s5 += x5 * x5
-        s6 += x6 * x6
-        s7 += x7 * x7
-        i += 8
-    left = rows - i  # 0..7 elements, to lanes 0, 1, ... in order
-    if left > 0:
-        s0 += p[i, col] * p[i, col]
-    if left > 1:
-        s1 += p[i + 1, col] * p[i + 1, col]
-    if left > 2:
-        s2 += p[i + 2, col] * p[i + 2, col]
-    if left > 3:
-        s3 += p[i + 3, col] * p[i + 3, col]
-    if left > 4:
-        s4 += p[i + 4, col] * p[i + 4, col]
-    if left > 5:
-        s5 += p[i + 5, col] * p[i + 5, col]
-    if left > 6:
-        s6 += p[i + 6, col] * p[i + 6, col]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-
-
-@jit
-def _factor_panel(p, tau, beta, w):
-    """Householder QR of the ``(rows, b)`` panel ``p`` in place; ``rows >= b``.
-
-    On return ``p`` holds ``V`` with explicit zeros above and ones on the
-    diagonal (ready for the blocked updates), ``tau[k]`` and ``beta[k] = R_kk``
-    the reflectors' scalars.  ``w`` is scratch of ``b`` floats.
-    """
-    rows, b = p.shape
-    for k in range(b):
-        alpha = p[k, k]
-        sigma = _column_sumsq(p, k + 1, k)
-        if sigma == 0.0:  # x is already a multiple of e_1 (probability 0 for a Gaussian column): H = I
-            t = 0.0
-            r = alpha
-        else:
-            norm = math.sqrt(alpha * alpha + sigma)
-            r = -norm if alpha >= 0.0 else norm
-            t = (r - alpha) / r
-            d = alpha - r
-            for i in range(k + 1, rows):
-                p[i, k] = p[i, k] / d
-        tau[k] = t
-        beta[k] = r
-        p[k, k] = 1.0
-        width = b - k - 1
-        if width > 0 and t != 0.0:
-            # w = v^T p[k:, k+1:] (over the rows in order), then p[k:, k+1:] -= v (tau w)^T
-            acc = w[:width]
-            head = p[k, k + 1 : b]
-            for c in range(width):
-                acc[c] = head[c]
-            for i in range(k + 1, rows):
-                vi = p[i, k]
-                row = p[i, k + 1 : b]
-                for c in range(width):
-                    acc[c] = acc[c] + vi * row[c]
-            for c in range(width):
-                acc[c] = t * acc[c]
-            for c in range(width):
-                head[c] = head[c] - acc[c]
-            for i in range(k + 1, rows):
-                vi = p[i, k]
-                row = p[i, k + 1 : b]
-                for c in range(width):
-                    row[c] = row[c] - vi * acc[c]
-        for i in range(k):  # the zeros above the unit diagonal of V
-            p[i, k] = 0.0
-
-
-@jit
-def _build_t(v, tau, t, gram):
-    """The upper triangular ``T`` of ``I - V T V^T = H_0 ... H_{b-1}`` (``dlarft``, forward, columnwise).
-
-    ``gram`` is ``(b, b)`` scratch for :math:`V^{\\mathsf T} V`, summed over the rows of ``V`` in order.
-    """
-    rows, b = v.shape
-    gram[:, :] = 0.0
-    for i in range(rows):
-        vrow = v[i]
-        for k in range(b):
-            vik = vrow[k]
-            g = gram[k]
-            for c in range(b):
-                g[c] = g[c] + vik * vrow[c]
-    t[:, :] = 0.0
-    for l in range(b):
-        tl = tau[l]
-        t[l, l] = tl
-        for k in range(l):
-            # T[k, l] = sum_{q=k}^{l-1} T[k, q] (-tau_l G[q, l]), q ascending
-            s = 0.0
-            for q in range(k, l):
-                s = s + t[k, q] * (-tl * gram[q, l])
-            t[k, l] = s
 
 
 # --- the blocked update of a chunk of columns ------------------------------------
@@ -264,90 +152,6 @@ def _apply_chunk(a, row0, c0, c1, v, t, transpose, w_from, u_from, wbuf, xbuf):
             k += 1
 
 
-@jit
-def _panel_columns(ab, o, j0, v, t, s):
-    """Columns ``j0 .. j0 + b`` of ``Q`` (columns ``o ..`` of block ``ab``): :math:`E - V (T V_1^{\\mathsf T})`.
-
-    ``V_1`` is the top ``b x b`` of ``V``; rows above ``j0`` are zero.  ``s`` is ``(b, b)`` scratch.
-    """
-    rows, b = v.shape
-    for k in range(b):  # S = T V_1^T: S[k, c] = sum_{l=k}^{c} T[k, l] V[c, l], l ascending
-        for c in range(b):
-            acc = 0.0
-            for l in range(k, c + 1):
-                acc = acc + t[k, l] * v[c, l]
-            s[k, c] = acc
-    for i in range(j0):
-        ab[i, o : o + b] = 0.0
-    for i in range(rows):
-        out = ab[j0 + i, o : o + b]
-        vrow = v[i]
-        for c in range(b):
-            out[c] = 1.0 if i == c else 0.0
-        for k in range(b):
-            vk = vrow[k]
-            srow = s[k]
-            for c in range(b):
-                out[c] = out[c] - vk * srow[c]
-
-
-@jit
-def _load_v(ab, o, j0, b, v):
-    """``V`` of the panel at column ``j0`` (columns ``o ..`` of block ``ab``), from below the diagonal."""
-    rows = v.shape[0]
-    for i in range(rows):
-        src = ab[j0 + i, o : o + b]
-        dst = v[i]
-        for c in range(b):
-            dst[c] = src[c] if i > c else (1.0 if i == c else 0.0)
-
-
-@jit
-def _store_panel(ab, o, j0, p, beta):
-    """Put the panel's reflectors back below the diagonal (columns ``o ..`` of block ``ab``), ``diag(R)`` on it."""
-    rows, b = p.shape
-    for i in range(rows):
-        dst = ab[j0 + i, o : o + b]
-        src = p[i]
-        for c in range(b):
-            if i > c:
-                dst[c] = src[c]
-            elif i == c:
-                dst[c] = beta[c]
-
-
-# --- the blocked layout ------------------------------------------------------------------
-# The drivers work on a copy of ``a`` in column blocks: column ``j`` is ``blk[j // CHUNK_COLS, :, j % CHUNK_COLS]``,
-# so each chunk of a trailing update is one contiguous ``(m, CHUNK_COLS)`` array whose rows the hardware prefetches
-# as one stream (in ``a`` itself they lie ``8 n`` bytes apart).  The layout moves values, never changes one.
-@jit
-def _to_blocks(a, blk):
-    m, n = a.shape
-    for q in range(blk.shape[0]):
-        c0 = q * CHUNK_COLS
-        width = min(CHUNK_COLS, n - c0)
-        block = blk[q]
-        for i in range(m):
-            src = a[i, c0 : c0 + width]
-            dst = block[i]
-            for c in range(width):
-                dst[c] = src[c]
-
-
-@jit
-def _from_blocks(blk, a):
-    m, n = a.shape
-    for q in range(blk.shape[0]):
-        c0 = q * CHUNK_COLS
-        width = min(CHUNK_COLS, n - c0)
-        block = blk[q]
-        for i in range(m):
-            src = block[i]
-            dst = a[i, c0 : c0 + width]
-            for c in range(width):
-                dst[c] = src[c]
-
-
 # --- the steps of the drivers ----------------------------------------------------------
 @jit
 def _chunks(first, last):
@@ -405,9 +209,57 @@ def _form_step(ab, o, j0, b):
 
 
 # --- the drivers ---------------------------------------------------------------------
-# The two drivers are the same code with the chunk loops as ``prange`` or ``range``:
-# each chunk runs the same compiled function either way.
+# One driver, :func:`_householder_q`, runs the panels; each trailing update goes to :func:`_trailing_serial`
+# or :func:`_trailing_parallel`, which run the same compiled :func:`_trailing_chunk` per chunk of columns.
+@jit
+def _trailing_serial(blk, n, j0, v, t, factorising):
+    """Every chunk right of the panel at ``j0``, one after the other, on the calling thread."""
+    for q in range(_chunks(j0 + v.shape[1], n)):
+        _trailing_chunk(blk, n, j0, q, v, t, factorising)
+
+
 @parallel
+def _trailing_parallel(blk, n, j0, v, t, factorising):
+    """Every chunk right of the panel at ``j0``, the chunks split among the threads (independent columns)."""
+    for q in prange(_chunks(j0 + v.shape[1], n)):
+        _trailing_chunk(blk, n, j0, q, v, t, factorising)
+
+
+@jit
+def _trailing(blk, n, j0, v, t, factorising, threads):
+    if threads:
+        _trailing_parallel(blk, n, j0, v, t, factorising)
+    else:
+        _trailing_serial(blk, n, j0, v, t, factorising)
+
+
+@jit
+def _householder_q(a, rdiag, threads):
+    """The QR of ``a`` (see :func:`householder_q`); ``threads`` sends the trailing updates to the threads."""
+    m, n = a.shape
+    panels = (n + PANEL - 1) // PANEL
+    blk = np.zeros(((n + CHUNK_COLS - 1) // CHUNK_COLS, m, CHUNK_COLS))
+    _to_blocks(a, blk)
+    ts = np.zeros((panels, PANEL, PANEL))
+    work = np.zeros((3 + PANEL, PANEL))
+    for pi in range(panels):
+        j0 = pi * PANEL
+        b = min(PANEL, n - j0)
+        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
+        p = _factor_step(ab, o, j0, b, ts[pi], rdiag, work)
+        _trailing(blk, n, j0, p, ts[pi], True, threads)
+        _store_panel(ab, o, j0, p, work[1, :b])
+    for pi in range(panels - 1, -1, -1):
+        j0 = pi * PANEL
+        b = min(PANEL, n - j0)
+        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
+        v = _form_step(ab, o, j0, b)
+        _trailing(blk, n, j0, v, ts[pi], False, threads)
+        _panel_columns(ab, o, j0, v, ts[pi], work[3:])
+    _from_blocks(blk, a)
+
+
+@jit
 def householder_q(a: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
     """``a`` (``(m, n)``, ``m >= n``) becomes the thin ``Q`` of ``a = Q R``; ``rdiag`` gets ``diag(R)``.
 
@@ -415,61 +267,17 @@ def householder_q(a: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
     :func:`serial_householder_q`'s.  Works on a blocked copy of ``a`` (one more
     ``m x n`` of memory).
     """
-    m, n = a.shape
-    panels = (n + PANEL - 1) // PANEL
-    blk = np.zeros(((n + CHUNK_COLS - 1) // CHUNK_COLS, m, CHUNK_COLS))
-    _to_blocks(a, blk)
-    ts = np.zeros((panels, PANEL, PANEL))
-    work = np.zeros((3 + PANEL, PANEL))
-    for pi in range(panels):
-        j0 = pi * PANEL
-        b = min(PANEL, n - j0)
-        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
-        p = _factor_step(ab, o, j0, b, ts[pi], rdiag, work)
-        for q in prange(_chunks(j0 + b, n)):
-            _trailing_chunk(blk, n, j0, q, p, ts[pi], True)
-        _store_panel(ab, o, j0, p, work[1, :b])
-    for pi in range(panels - 1, -1, -1):
-        j0 = pi * PANEL
-        b = min(PANEL, n - j0)
-        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
-        v = _form_step(ab, o, j0, b)
-        for q in prange(_chunks(j0 + b, n)):
-            _trailing_chunk(blk, n, j0, q, v, ts[pi], False)
-        _panel_columns(ab, o, j0, v, ts[pi], work[3:])
-    _from_blocks(blk, a)
+    _householder_q(a, rdiag, True)
 
 
 @jit
 def serial_householder_q(a: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
     """:func:`householder_q` on the calling thread (the same bits)."""
-    m, n = a.shape
-    panels = (n + PANEL - 1) // PANEL
-    blk = np.zeros(((n + CHUNK_COLS - 1) // CHUNK_COLS, m, CHUNK_COLS))
-    _to_blocks(a, blk)
-    ts = np.zeros((panels, PANEL, PANEL))
-    work = np.zeros((3 + PANEL, PANEL))
-    for pi in range(panels):
-        j0 = pi * PANEL
-        b = min(PANEL, n - j0)
-        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
-        p = _factor_step(ab, o, j0, b, ts[pi], rdiag, work)
-        for q in range(_chunks(j0 + b, n)):
-            _trailing_chunk(blk, n, j0, q, p, ts[pi], True)
-        _store_panel(ab, o, j0, p, work[1, :b])
-    for pi in range(panels - 1, -1, -1):
-        j0 = pi * PANEL
-        b = min(PANEL, n - j0)
-        ab, o = blk[j0 // CHUNK_COLS], j0 % CHUNK_COLS
-        v = _form_step(ab, o, j0, b)
-        for q in range(_chunks(j0 + b, n)):
-            _trailing_chunk(blk, n, j0, q, v, ts[pi], False)
-        _panel_columns(ab, o, j0, v, ts[pi], work[3:])
-    _from_blocks(blk, a)
+    _householder_q(a, rdiag, False)
 
 
 @parallel
 def householder_q_batch(a: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
     """:func:`serial_householder_q` of each ``a[k]`` (``(batch, m, n)``), the matrices in parallel."""
     for k in prange(a.shape[0]):
-        serial_householder_q(a[k], rdiag[k])
+        _householder_q(a[k], rdiag[k], False)
