@@ -350,3 +350,21 @@ def test_a_jacobian_too_large_for_memory_is_refused_with_the_estimate() -> None:
         jacobian_spectrum(net, method="svd", repeats=1)
     with pytest.raises(ValueError, match="Use fewer probes"):
         jacobian_spectrum(net, repeats=1, max_memory=2**20)
+
+
+@pytest.mark.known_answer
+def test_preset_figure_draws_deep_closed_forms(tmp_path: object) -> None:
+    # At depth 64 the Fuss-Catalan density overflows to inf at its smallest x; the figure must skip
+    # those points, and draw the orthogonal linear network's point mass as a line.
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    from xinit_bench.propagation.jacplot import write_jacobian_plot
+    from xinit_bench.propagation.jacpresets import pennington2017
+
+    result = pennington2017(width=8, depths=(2, 64), repeats=2)
+    dens = result.runs["linear, gaussian"][64].theory_density()
+    assert dens is not None and not np.all(np.isfinite(dens[1]))
+    png = Path(str(tmp_path)) / "p.png"
+    write_jacobian_plot(result, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

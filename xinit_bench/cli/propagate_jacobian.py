@@ -81,13 +81,14 @@ def run_jacobian(args: argparse.Namespace, prog: str) -> int:
     data["plot"] = None if plot_to is None else str(plot_to)
     if not to_stdout(json_to):
         print_jacobian(result)
+    # The JSON first: a run of minutes keeps its numbers even if the figure fails.
+    if json_to is not None:
+        emit_json(data, json_to)
     if plot_to is not None:
         from ..propagation.jacplot import write_jacobian_plot
 
         write_jacobian_plot(result, plot_to)
         sys.stderr.write(f"wrote {plot_to}\n")
-    if json_to is not None:
-        emit_json(data, json_to)
     return 0
 
 

@@ -54,7 +54,7 @@ def write_jacobian_plot(result: JacobianPresetResult, path: Path) -> None:
                 if r.singular_values is None:
                     continue
                 closed = r.theory_density()
-                if closed is not None and math.isinf(float(closed[1][0])):
+                if closed is not None and r.theory is not None and r.theory.closed_form == "point_mass":
                     # a point mass: the measured values sit on it to rounding, a histogram would be one spike
                     ax.axvline(math.log10(float(closed[0][0])), color=cmap[depth], lw=1.3, ls=style)
                     continue
@@ -63,7 +63,7 @@ def write_jacobian_plot(result: JacobianPresetResult, path: Path) -> None:
                 ax.plot(mid, dens, style, color=cmap[depth], lw=1.3)
                 if closed is not None:
                     x, rho = closed
-                    ok = x > 0
+                    ok = (x > 0) & np.isfinite(rho)
                     ax.plot(np.log10(x[ok]), rho[ok] * x[ok] * math.log(10.0), ":", color="k", lw=1.0)
         ax.set_title(group)
         ax.set_xlabel(r"$\log_{10}\sigma^2$ (squared singular values of $J$)")

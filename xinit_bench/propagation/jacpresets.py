@@ -105,6 +105,8 @@ def log_histogram(
     u = np.log10(np.maximum(lam, 1e-300))
     hi = float(u.max())
     lo = max(float(u.min()), floor)
+    if lo >= hi:  # every value below the floor: show them all
+        lo = float(u.min())
     if hi - lo < 1e-6:
         lo, hi = lo - 0.05, hi + 0.05
     counts, edges = np.histogram(u, np.linspace(lo, hi, bins + 1))
