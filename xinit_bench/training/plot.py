@@ -87,6 +87,10 @@ def _grid(result: PresetResult, fig: Any) -> None:
         for j, s in enumerate(sw):
             if verdict.trains[i, j]:
                 ax.plot(s, d, "k.", ms=3)
+    if ds[-1] >= 8 * ds[0]:
+        ax.set_yscale("log")  # depths spread over a decade or more: equal ratios, equal heights
+    ax.set_yticks(ds, [f"{d:g}" for d in ds])
+    ax.minorticks_off()
     ax.set_ylim(d_edges[0], top)
     ax.set_xlim(sw_edges[0], sw_edges[-1])
     ax.set_xlabel(r"$\sigma_w^2$ (weights $N(0, \sigma_w^2/n)$)")
