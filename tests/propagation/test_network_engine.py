@@ -48,17 +48,19 @@ def test_bit_identical_on_1_and_2_numba_threads() -> None:
 
 
 @pytest.mark.known_answer
+@pytest.mark.parametrize("c0", [None, 0.5])
 @pytest.mark.parametrize("batch", [8, 64])
-def test_peak_memory_is_within_the_estimate(batch: int) -> None:
+def test_peak_memory_is_within_the_estimate(batch: int, c0: float | None) -> None:
+    # With c0 the pairs' float64 work and the correlations are counted too (pairs=True).
     net = eval(_NET, {"xp": xp})
-    xp.simulate(net, batch=batch, repeats=1, seed=0)  # compile and warm caches outside the measurement
+    xp.simulate(net, batch=batch, repeats=1, seed=0, c0=c0)  # compile and warm caches outside the measurement
     tracemalloc.start()
     try:
-        xp.simulate(net, batch=batch, repeats=3, seed=0)
+        xp.simulate(net, batch=batch, repeats=3, seed=0, c0=c0)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    est = xp.estimate_network_memory(net, batch, np.float32, 3)
+    est = xp.estimate_network_memory(net, batch, np.float32, 3, pairs=c0 is not None)
     assert peak <= est, (peak, est)
     # The estimate is an upper bound, not a wild one.
     assert est <= 8 * peak, (peak, est)
