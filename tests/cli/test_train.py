@@ -94,7 +94,8 @@ def test_bad_options_are_refused_in_one_line_before_any_training(
     def no_training(*_args: object, **_kw: object) -> None:
         raise AssertionError("training started")
 
-    monkeypatch.setattr("xinit_bench.training.engine.train_one", no_training)
+    # engine._train is what every entry point (train_one, fit, train_many, a preset's calibration) reaches.
+    monkeypatch.setattr("xinit_bench.training.engine._train", no_training)
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("xinit-bench train: error: ") and err.count("\n") == 1
@@ -119,3 +120,33 @@ def test_train_is_a_subcommand_of_the_cli(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["train", "--inits", "zeros", "--optimizer", "sgdd"]) == 2
     assert "--optimizer must be one of 'adam', 'sgd', got 'sgdd' (did you mean 'sgd'?)" in capsys.readouterr().err
+
+
+@pytest.mark.refusal
+def test_an_unknown_preset_names_the_closest_before_any_training(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*_args: object, **_kw: object) -> None:
+        raise AssertionError("training started")
+
+    # engine._train is what every entry point (train_one, fit, train_many, a preset's calibration) reaches.
+    monkeypatch.setattr("xinit_bench.training.engine._train", no_training)
+    assert run(["--preset", "kerass-mlp"]) == 2
+    err = capsys.readouterr().err
+    assert "--preset must be one of keras-mlp, depth, trainability" in err and "did you mean 'keras-mlp'?" in err
+
+
+@pytest.mark.known_answer
+def test_a_small_preset_writes_its_table_records_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target, figure = tmp_path / "keras.json", tmp_path / "keras.png"
+    assert run(["--preset", "keras-mlp", "--small", "--seeds", "2", "--json", str(target), "--plot", str(figure)]) == 0
+    out = capsys.readouterr().out
+    assert "glorot_uniform" in out and "zeros" in out
+    data = json.loads(target.read_text())
+    assert data["preset"] == "keras-mlp" and data["seeds"] == [0, 1]
+    inits = {r["init"] for r in data["records"]}
+    assert {"glorot_uniform", "zeros"} <= inits and len(data["records"]) == 2 * len(inits)
+    for r in data["records"]:
+        assert {"init", "seed", "test_accuracy"} <= set(r) and r["seed"] in (0, 1)
+        assert len(r["test_accuracy"]) == r["epochs"] >= 1
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
