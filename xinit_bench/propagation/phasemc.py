@@ -41,7 +41,7 @@ from ..activations import Activation, get_activation
 from ..validation import check_bool, check_callable, check_int, check_real
 from .correlation import correlation_map, depth_scales, length_map
 from .montecarlo import simulate
-from .phase import Grid, _axis, critical_line
+from .phaseline import Grid, _axis, critical_line
 
 __all__ = [
     "MC_DEFAULTS",
@@ -271,7 +271,7 @@ class XiCurves:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (infinite depth scales as "inf", NaN as None)."""
-        from .phase import _to_json
+        from .phaseline import _to_json
 
         return {
             "preset": "schoenholz2017",
