@@ -168,6 +168,8 @@ def _closed_form(act: Activation, q: float, moment: str) -> float | None:
         a = 0.0 if act.name == "relu" else a
         # Half-normal moments: E[x 1{x>0}] = s / sqrt(2 pi), E[x^2 1{x>0}] = q / 2.
         return {"phi": (1.0 - a) * s / _SQRT_2PI, "phi2": 0.5 * (1.0 + a * a) * q, "dphi2": 0.5 * (1.0 + a * a)}[moment]
+    if act.name in ("elu", "selu") and q < 1e-3:
+        return None  # the closed form cancels at small q (it turns negative near 1e-16): quadrature instead
     if act.name == "elu":
         return _elu_moments(a, q, moment)
     if act.name == "selu":

@@ -115,15 +115,8 @@ def test_edge_of_chaos_cells_have_critical_gains_chi1() -> None:
     assert checked >= 2
 
 
-#: fixed_point_q iterates elu's length map at sigma_b2 = 0, sigma_w2 = 0.5 to a q* of -2e-16 (rounding below
-#: the true 0) and then refuses it as a negative q: the diagram cannot be drawn there until it clamps at 0.
-_ELU_AT_ZERO = pytest.mark.xfail(
-    strict=True, raises=ValueError, reason="fixed_point_q rounds elu's vanishing q* below zero at sigma_b2 = 0"
-)
-
-
 @pytest.mark.known_answer
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_ELU_AT_ZERO) if n == "elu" else n for n in ACTIVATIONS])
+@pytest.mark.parametrize("name", ACTIVATIONS)
 def test_every_activation_runs_on_a_small_grid(name: str) -> None:
     d = phase_diagram(name, sigma_w2=(0.5, 1.0, 2), sigma_b2=(0.0, 0.1, 2))
     assert d.shape == (2, 2) and d.chi_1.shape == (2, 2)

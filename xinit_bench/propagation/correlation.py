@@ -192,10 +192,10 @@ def fixed_point_q(
 
     q = q0
     for _ in range(64):
-        nq = q + gap(q)
+        nq = max(q + gap(q), 0.0)
         if not math.isfinite(nq) or nq > _Q_DIVERGED:
             return math.inf
-        if abs(nq - q) <= 1e-15 * nq:
+        if abs(nq - q) <= 1e-15 * nq or nq == 0.0:
             return nq
         q = nq
     g = gap(q)
