@@ -71,9 +71,10 @@ def test_bit_identical_on_1_and_2_threads() -> None:
         "r = simulate('gelu', depth=4, width=96, batch=40, repeats=2, seed=3, bias_std=0.1, kernel_threads=None)\n"
         "print(hashlib.sha256(np.stack([r.per_repeat[k] for k in sorted(r.per_repeat)]).tobytes()).hexdigest())\n"
     )
-    # Numba's thread count varies; OpenBLAS's stays at 1.  Its products above its threading threshold
-    # reduce in another order on 2 threads (docs/propagation.md, "Reproducibility of the Monte Carlo"), so varying it too
-    # would test OpenBLAS, and would pass here only because these shapes are below that threshold.
+    # Numba's thread count varies; OpenBLAS's stays at 1.  Its products above its threading
+    # threshold reduce in another order on 2 threads (docs/propagation.md, "Reproducibility of
+    # the Monte Carlo"), so varying it too would test OpenBLAS, and would pass here only because
+    # these shapes are below that threshold.
     out = []
     for t in ("1", "2"):
         env = {**__import__("os").environ, "NUMBA_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
