@@ -265,8 +265,8 @@ def phase_diagram(
     Examples
     --------
     >>> d = phase_diagram("tanh", sigma_w2=(0.5, 2.0, 4), sigma_b2=(0.0, 0.0, 1))
-    >>> d.phase.tolist()
-    [['ordered', 'chaotic', 'chaotic', 'chaotic']]
+    >>> d.phase.tolist()  # (1, 0) is tanh's critical point itself: q* = 0 and chi_1 = 1
+    [['ordered', 'critical', 'chaotic', 'chaotic']]
     >>> round(float(d.line_sigma_w2[0]), 6)
     1.0
     """
