@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,18 +23,8 @@ from ..propagation import ACTIVATIONS
 from ..propagation.phase import MAX_SECONDS, PhaseDiagram, phase_diagram
 from ..propagation.phasemc import MC_DEFAULTS, XiCurves, schoenholz2017
 from ..propagation.plot import matplotlib_available
-from .common import (
-    UsageError,
-    add_json_option,
-    check_writable,
-    console,
-    emit_json,
-    fail,
-    json_target,
-    one_line_errors,
-    progress,
-    to_stdout,
-)
+from .common import UsageError, add_json_option, console, fail, json_target, one_line_errors, progress
+from .output import plot_target, write_outputs
 
 PROG = "xinit-bench phase"
 PRESETS = ("schoenholz2017",)
@@ -120,17 +109,6 @@ def _grid(option: str, values: list[str] | None) -> tuple[float, float, int] | N
     return (lo, hi, n)
 
 
-def _plot_path(path: Path | None) -> Path | None:
-    if path is None:
-        return None
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"--plot {path}: the plot is a PNG; give a path ending in .png")
-    check_writable(path, "--plot")
-    if not matplotlib_available():
-        raise UsageError("--plot needs matplotlib, the optional 'plot' extra (pip install 'xinit-bench[plot]')")
-    return path
-
-
 def _mc_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in MC_DEFAULTS if getattr(args, k) is not None}
 
@@ -139,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``xinit-bench phase``."""
     try:
         json_to = json_target(args.json)
-        plot_to = _plot_path(args.plot)
+        plot_to = plot_target(args.plot, matplotlib_available)
         if not (args.max_seconds > 0):
             raise UsageError(f"--max-seconds must be > 0, got {args.max_seconds}")
         if args.preset is not None:
@@ -183,15 +161,15 @@ def run(args: argparse.Namespace) -> int:
             )
     except (UsageError, ValueError, TypeError) as exc:
         return fail(PROG, str(exc))
-    if not to_stdout(json_to):
-        print_phase(diagram)
-    if plot_to is not None:
-        from ..propagation.phaseplot import write_phase_plot
+    from ..propagation.phaseplot import write_phase_plot
 
-        write_phase_plot(diagram, plot_to)
-        sys.stderr.write(f"wrote {plot_to}\n")
-    if json_to is not None:
-        emit_json(diagram.to_dict(), json_to)
+    write_outputs(
+        json_to,
+        diagram.to_dict(),
+        lambda: print_phase(diagram),
+        plot_to=plot_to,
+        draw=lambda path: write_phase_plot(diagram, path),
+    )
     return 0
 
 
@@ -207,15 +185,15 @@ def _run_preset(args: argparse.Namespace, json_to: Path | None, plot_to: Path | 
             curves = schoenholz2017(progress=bar.update, monte_carlo=not args.no_monte_carlo, **kwargs)
     except (ValueError, TypeError) as exc:
         return fail(PROG, str(exc))
-    if not to_stdout(json_to):
-        print_preset(curves)
-    if plot_to is not None:
-        from ..propagation.phaseplot import write_xi_plot
+    from ..propagation.phaseplot import write_xi_plot
 
-        write_xi_plot(curves, plot_to)
-        sys.stderr.write(f"wrote {plot_to}\n")
-    if json_to is not None:
-        emit_json(curves.to_dict(), json_to)
+    write_outputs(
+        json_to,
+        curves.to_dict(),
+        lambda: print_preset(curves),
+        plot_to=plot_to,
+        draw=lambda path: write_xi_plot(curves, path),
+    )
     return 0
 
 

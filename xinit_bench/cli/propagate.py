@@ -14,25 +14,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import propagation as prop
 from ..propagation.plot import matplotlib_available, write_plot
-from .common import (
-    UsageError,
-    add_json_option,
-    check_writable,
-    console,
-    emit_json,
-    fail,
-    json_target,
-    one_line_errors,
-    progress,
-    to_stdout,
-)
+from .common import UsageError, add_json_option, console, fail, json_target, one_line_errors, progress
+from .output import plot_target, write_outputs
 
 PROG = "xinit-bench propagate"
 #: Options that describe the network; a preset fixes them.
@@ -126,17 +115,11 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _plot_path(args: argparse.Namespace, stem: str) -> Path | None:
+    """``--plot``, by default ``propagation-<stem>.png`` in the cwd, checked (:func:`~.output.plot_target`)."""
     if args.no_plot:
         return None
     path = args.plot if args.plot is not None else Path(f"propagation-{stem}.png")
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"--plot {path}: the plot is a PNG; give a path ending in .png")
-    check_writable(path, "--plot")
-    if not matplotlib_available():
-        raise UsageError(
-            "--plot needs matplotlib, the optional 'plot' extra (pip install 'xinit-bench[plot]'); or pass --no-plot"
-        )
-    return path
+    return plot_target(path, matplotlib_available, no_plot_switch=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -173,13 +156,9 @@ def run(args: argparse.Namespace) -> int:
 
     data = result.to_dict()
     data["plot"] = None if plot_to is None else str(plot_to)
-    if not to_stdout(json_to):
-        print_propagation(result)
-    if plot_to is not None:
-        write_plot(result, plot_to)
-        sys.stderr.write(f"wrote {plot_to}\n")
-    if json_to is not None:
-        emit_json(data, json_to)
+    write_outputs(
+        json_to, data, lambda: print_propagation(result), plot_to=plot_to, draw=lambda path: write_plot(result, path)
+    )
     return 0
 
 
@@ -354,13 +333,13 @@ def _run_network(args: argparse.Namespace) -> int:
         return fail(PROG, str(exc))
     data = result.to_dict()
     data["plot"] = None if plot_to is None else str(plot_to)
-    if not to_stdout(json_to):
-        _print_network(result)
-    if plot_to is not None:
-        write_network_plot(result, plot_to)
-        sys.stderr.write(f"wrote {plot_to}\n")
-    if json_to is not None:
-        emit_json(data, json_to)
+    write_outputs(
+        json_to,
+        data,
+        lambda: _print_network(result),
+        plot_to=plot_to,
+        draw=lambda path: write_network_plot(result, path),
+    )
     return 0
 
 
@@ -391,9 +370,7 @@ def _print_network(result: prop.NetworkPresetResult) -> None:
         con.print(escape(f"  {note}"))
 
 
-def _speed(args: argparse.Namespace, json_to: Any) -> int:
-    from rich.table import Table
-
+def _speed(args: argparse.Namespace, json_to: Path | None) -> int:
     rows = []
     with progress("propagate --speed", unit="networks") as bar:
         nets = prop.speed_networks()
@@ -412,26 +389,29 @@ def _speed(args: argparse.Namespace, json_to: Any) -> int:
             for r in rows
         ]
     }
-    if not to_stdout(json_to):
-        table = Table(
-            title="network Monte Carlo against its bare operations, medians of 5, same run",
-            title_justify="left",
-            caption="bare: the same GEMMs forward and backward (and im2col for conv), on buffers of the same shapes",
-            caption_justify="left",
-        )
-        for head in ("network", "batch", "simulate (s)", "bare (s)", "ratio"):
-            table.add_column(head, justify="left" if head == "network" else "right")
-        import statistics
-
-        for r in rows:
-            table.add_row(
-                r.name,
-                str(r.batch),
-                f"{statistics.median(r.simulate_seconds):.4f}",
-                f"{statistics.median(r.bare_seconds):.4f}",
-                f"{r.ratio:.2f}",
-            )
-        console().print(table)
-    if json_to is not None:
-        emit_json(data, json_to)
+    write_outputs(json_to, data, lambda: _print_speed(rows))
     return 0
+
+
+def _print_speed(rows: list[prop.NetworkSpeed]) -> None:
+    import statistics
+
+    from rich.table import Table
+
+    table = Table(
+        title="network Monte Carlo against its bare operations, medians of 5, same run",
+        title_justify="left",
+        caption="bare: the same GEMMs forward and backward (and im2col for conv), on buffers of the same shapes",
+        caption_justify="left",
+    )
+    for head in ("network", "batch", "simulate (s)", "bare (s)", "ratio"):
+        table.add_column(head, justify="left" if head == "network" else "right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            str(r.batch),
+            f"{statistics.median(r.simulate_seconds):.4f}",
+            f"{statistics.median(r.bare_seconds):.4f}",
+            f"{r.ratio:.2f}",
+        )
+    console().print(table)

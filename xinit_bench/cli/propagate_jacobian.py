@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 from .. import propagation as prop
-from .common import UsageError, check_writable, console, emit_json, fail, json_target, progress, to_stdout
+from .common import UsageError, console, fail, json_target, progress
+from .output import plot_target, write_outputs
 
 #: The depths of a Jacobian preset, cut at ``--depth``.
 LADDER = (2, 8, 32, 128)
@@ -59,17 +59,8 @@ def run_jacobian(args: argparse.Namespace, prog: str) -> int:
     try:
         json_to = json_target(args.json)
         kwargs = _kwargs(args)
-        plot_to: Path | None = None
-        if not args.no_plot:
-            plot_to = args.plot if args.plot is not None else Path(f"propagation-{args.preset}.png")
-            if plot_to.suffix.lower() != ".png":
-                raise UsageError(f"--plot {plot_to}: the plot is a PNG; give a path ending in .png")
-            check_writable(plot_to, "--plot")
-            if not matplotlib_available():
-                raise UsageError(
-                    "--plot needs matplotlib, the optional 'plot' extra (pip install 'xinit-bench[plot]'); "
-                    "or pass --no-plot"
-                )
+        default = Path(f"propagation-{args.preset}.png")
+        plot_to = None if args.no_plot else plot_target(args.plot or default, matplotlib_available, no_plot_switch=True)
     except (UsageError, ValueError, TypeError) as exc:
         return fail(prog, str(exc))
     try:
@@ -77,18 +68,19 @@ def run_jacobian(args: argparse.Namespace, prog: str) -> int:
             result = prop.run_jacobian_preset(args.preset, progress=bar.update, **kwargs)
     except (ValueError, TypeError) as exc:
         return fail(prog, str(exc))
+    from ..propagation.jacplot import write_jacobian_plot
+
     data = result.to_dict()
     data["plot"] = None if plot_to is None else str(plot_to)
-    if not to_stdout(json_to):
-        print_jacobian(result)
     # The JSON first: a run of minutes keeps its numbers even if the figure fails.
-    if json_to is not None:
-        emit_json(data, json_to)
-    if plot_to is not None:
-        from ..propagation.jacplot import write_jacobian_plot
-
-        write_jacobian_plot(result, plot_to)
-        sys.stderr.write(f"wrote {plot_to}\n")
+    write_outputs(
+        json_to,
+        data,
+        lambda: print_jacobian(result),
+        plot_to=plot_to,
+        draw=lambda path: write_jacobian_plot(result, path),
+        json_first=True,
+    )
     return 0
 
 

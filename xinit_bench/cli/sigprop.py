@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .common import UsageError, add_json_option, emit_json, fail, json_target, one_line_errors, to_stdout
+from ..propagation.plot import matplotlib_available
+from .common import UsageError, add_json_option, fail, json_target, one_line_errors
+from .output import plot_target, write_outputs
 
 PROG = "xinit-bench sigprop"
 MODELS = ("gpt2", "llama", "vit", "bert")
@@ -34,7 +36,9 @@ def setup_arguments(subparsers: Any) -> None:
     g.add_argument("--length", type=int, default=32, help="tokens per sequence (default: 32)")
     g.add_argument("--seed", type=int, default=0, help="seed of the init, the inputs and the loss weights")
     g.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32", help="parameter dtype")
-    g.add_argument("--plot", metavar="PATH", help="write the comparison figure (PNG) to PATH (needs matplotlib)")
+    g.add_argument(
+        "--plot", type=Path, metavar="PATH", help="write the comparison figure (PNG) to PATH (needs matplotlib)"
+    )
     add_json_option(g, "the reports")
     g.set_defaults(func=run)
     one_line_errors(g)
@@ -59,13 +63,13 @@ def build_model(kind: str, layers: int, width: int, vocab: int) -> Any:
                 eos_token_id=0,
             )
         )
+    # Llama, BERT and ViT name the depth, the width and the heads alike.
+    shared: dict[str, Any] = {"num_hidden_layers": layers, "hidden_size": width, "num_attention_heads": heads}
     if kind == "llama":
         return transformers.LlamaForCausalLM(
             transformers.LlamaConfig(
-                num_hidden_layers=layers,
-                hidden_size=width,
+                **shared,
                 intermediate_size=(8 * width) // 3,
-                num_attention_heads=heads,
                 num_key_value_heads=heads,
                 vocab_size=vocab,
                 pad_token_id=0,
@@ -75,23 +79,10 @@ def build_model(kind: str, layers: int, width: int, vocab: int) -> Any:
         )
     if kind == "bert":
         return transformers.BertForMaskedLM(
-            transformers.BertConfig(
-                num_hidden_layers=layers,
-                hidden_size=width,
-                intermediate_size=4 * width,
-                num_attention_heads=heads,
-                vocab_size=vocab,
-            )
+            transformers.BertConfig(**shared, intermediate_size=4 * width, vocab_size=vocab)
         )
     return transformers.ViTModel(
-        transformers.ViTConfig(
-            num_hidden_layers=layers,
-            hidden_size=width,
-            intermediate_size=4 * width,
-            num_attention_heads=heads,
-            image_size=64,
-            patch_size=8,
-        )
+        transformers.ViTConfig(**shared, intermediate_size=4 * width, image_size=64, patch_size=8)
     )
 
 
@@ -111,9 +102,7 @@ def run(args: argparse.Namespace) -> int:
         presets = [p.strip() for p in args.preset.split(",") if p.strip()]
         if not presets:
             raise UsageError(f"--preset must name at least one preset, got {args.preset!r}")
-        plot = Path(args.plot) if args.plot else None
-        if plot is not None and not plot.parent.is_dir():
-            raise UsageError(f"--plot must be in an existing folder, got {args.plot}")
+        plot_to = plot_target(args.plot, matplotlib_available)
         try:
             import torch
             import transformers  # noqa: F401
@@ -134,18 +123,24 @@ def run(args: argparse.Namespace) -> int:
             reports[p] = xt.signal_report(model, inputs, seed=args.seed)
     except (UsageError, ValueError, TypeError) as exc:
         return fail(PROG, str(exc))
-    if not to_stdout(json_to):
+    title = f"{args.model}, {args.layers} blocks of {args.width}"
+
+    def tables() -> None:
         for p, r in reports.items():
             slope = f": slope of mean_sq {r.slope():.4g} per block" if len(r.blocks) > 1 else ""
-            print(f"{args.model}, {args.layers} blocks of {args.width}, preset {p}{slope}")
+            print(f"{title}, preset {p}{slope}")
             print(r.table())
             print()
-    if plot is not None:
-        xt.plot_reports(reports, str(plot), title=f"{args.model}, {args.layers} blocks of {args.width}")
-    if json_to is not None:
-        data = {"model": args.model, "layers": args.layers, "width": args.width, "reports": {}}
-        data["reports"] = {
+
+    data = {
+        "model": args.model,
+        "layers": args.layers,
+        "width": args.width,
+        "reports": {
             p: {**r.as_dict(), "slope_mean_sq": r.slope() if len(r.blocks) > 1 else None} for p, r in reports.items()
-        }
-        emit_json(data, json_to)
+        },
+    }
+    write_outputs(
+        json_to, data, tables, plot_to=plot_to, draw=lambda path: xt.plot_reports(reports, str(path), title=title)
+    )
     return 0
