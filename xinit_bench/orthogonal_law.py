@@ -2,7 +2,9 @@
 
 :func:`check_orthogonal` checks a call of :func:`xinit_bench.orthogonal.orthogonal`
 (and of its lazy dask form) and says how its shape is read as a batch of
-``rows x cols`` matrices (:class:`Matrices`); :func:`begin` is the tail that
+``rows x cols`` matrices (:class:`Matrices`); :func:`check_identity`,
+:func:`check_dirac` and :func:`check_sparse` check the arguments of
+:mod:`xinit_bench.structures`' three.  :func:`begin` is the tail that
 every structured initialiser shares -- the dtype, ``out`` and ``region``, the
 scales that must fit the dtype, the seed or generator -- and allocates the
 output only once every check has passed.  :func:`store` rounds the float64
@@ -46,10 +48,15 @@ __all__ = [
     "Layout",
     "Matrices",
     "OrthogonalCall",
+    "Scale",
     "begin",
     "check_conv_shape",
+    "check_dirac",
+    "check_gain",
+    "check_identity",
     "check_matrix_shape",
     "check_orthogonal",
+    "check_sparse",
     "store",
 ]
 
@@ -58,6 +65,12 @@ Layout = Literal["torch", "keras"]
 LAYOUTS: tuple[Layout, ...] = ("torch", "keras")
 
 Bounds = tuple[tuple[int, int], ...]
+
+#: A scale that must fit the output dtype (:func:`check_scale`): ``(name, value, the argument as given)``.
+Scale = tuple[str, float, str]
+
+#: Largest ``|z|`` of the float64 normal kernel, rounded up (``sqrt(-2 log 2**-53)`` = 8.57).
+Z_MAX_F64 = 8.6
 
 
 # --- argument checks -------------------------------------------------------------------
@@ -99,6 +112,43 @@ def check_conv_shape(shape: Any, why: str) -> Shape:
     return dims
 
 
+def check_gain(gain: Any) -> tuple[float, Scale]:
+    """``gain`` checked as a finite real ``>= 0``, and the scale by which :func:`begin` checks it against the dtype."""
+    g = check_real("gain", gain, minimum=0.0)
+    return g, ("gain", g, f"gain={gain!r}")
+
+
+def check_identity(shape: Any, gain: Any) -> tuple[Shape, float, list[Scale]]:
+    """The shape (exactly 2-d), the gain and the scales of a call of :func:`xinit_bench.structures.identity`."""
+    dims = check_matrix_shape(shape)
+    g, scale = check_gain(gain)
+    return dims, g, [scale]
+
+
+def check_dirac(shape: Any, groups: Any) -> tuple[Shape, int]:
+    """The shape (3-5 dims, ``shape[0]`` divisible by ``groups``) and ``groups >= 1`` of a call of ``dirac``."""
+    dims = check_conv_shape(shape, "Only tensors with 3, 4, or 5 dimensions are supported")
+    k = check_int("groups", groups, minimum=1)
+    if dims[0] % k:
+        raise ValueError(f"groups must divide shape[0] = {dims[0]}, got {k}")
+    return dims, k
+
+
+def check_sparse(shape: Any, sparsity: Any, std: Any) -> tuple[Shape, float, float, list[Scale]]:
+    """The shape (exactly 2-d), ``sparsity`` in ``[0, 1)``, ``std >= 0`` and the scales of a call of ``sparse``.
+
+    The scales are ``std`` and the largest sample the float64 normal kernel
+    can give, :data:`Z_MAX_F64` times ``std``: both must fit the dtype.
+    """
+    dims = check_matrix_shape(shape)
+    s = check_real("sparsity", sparsity, minimum=0.0)
+    if not s < 1.0:
+        raise ValueError(f"sparsity must be a finite real number in [0, 1), got {sparsity!r}")
+    sd = check_real("std", std, minimum=0.0)
+    scales = [(f"{Z_MAX_F64} std (the largest sample)", Z_MAX_F64 * sd, f"std={std!r}"), ("std", sd, f"std={std!r}")]
+    return dims, s, sd, scales
+
+
 @dataclass(frozen=True)
 class Begun:
     """What :func:`begin` hands back: the dtype, the output array, its shape and the region's bounds."""
@@ -114,7 +164,7 @@ def begin(
     dtype: DTypeLike | None,
     out: Any,
     region: Any,
-    scales: Sequence[tuple[str, float, str]],
+    scales: Sequence[Scale],
     source: tuple[Any, Generator | None] | None,
 ) -> Begun:
     """The checks every structured initialiser ends with, then the output allocated (the first state change).

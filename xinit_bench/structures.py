@@ -1,8 +1,10 @@
 """Identity, Dirac and sparse initialisation: torch's ``eye_``, ``dirac_`` and ``sparse_`` on the NumPy API.
 
 Each is a NumPy-API function with the validation contract of every
-initialiser (:mod:`xinit_bench.validation`) and the one rounding of
-:func:`xinit_bench.orthogonal_law.store`.  :func:`identity` and :func:`dirac`
+initialiser (:mod:`xinit_bench.validation`): its arguments are checked by
+:mod:`xinit_bench.orthogonal_law` (``check_identity``, ``check_dirac``,
+``check_sparse``, then ``begin``) before the output is allocated, and its
+values rounded once by :func:`xinit_bench.orthogonal_law.store`.  :func:`identity` and :func:`dirac`
 use no random stream; :func:`sparse` takes its values and its zeros' positions
 from one stream, so it is reproducible as every sampler is.
 
@@ -23,14 +25,10 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ._rng import Generator
-from .orthogonal_law import begin, check_conv_shape, check_matrix_shape, store
+from .orthogonal_law import begin, check_dirac, check_identity, check_sparse, store
 from .samplers import FloatArray, normal
-from .validation import check_int, check_real
 
 __all__ = ["dirac", "identity", "sparse"]
-
-#: Largest ``|z|`` of the float64 normal kernel, rounded up (``sqrt(-2 log 2**-53)`` = 8.57).
-_Z_MAX_F64 = 8.6
 
 
 def identity(
@@ -72,9 +70,8 @@ def identity(
     >>> xb.identity((2, 3), gain=2.0).tolist()
     [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
-    dims = check_matrix_shape(shape)
-    g = check_real("gain", gain, minimum=0.0)
-    begun = begin(dims, dtype, out, None, [("gain", g, f"gain={gain!r}")], None)
+    dims, g, scales = check_identity(shape, gain)
+    begun = begin(dims, dtype, out, None, scales, None)
     store(np.eye(dims[0], dims[1]) * g, begun.out, None)
     result: FloatArray = begun.out
     return result
@@ -122,10 +119,7 @@ def dirac(
     >>> w[:, :, 1].tolist(), float(w.sum())
     ([[1.0, 0.0], [0.0, 1.0]], 2.0)
     """
-    dims = check_conv_shape(shape, "Only tensors with 3, 4, or 5 dimensions are supported")
-    k = check_int("groups", groups, minimum=1)
-    if dims[0] % k:
-        raise ValueError(f"groups must divide shape[0] = {dims[0]}, got {k}")
+    dims, k = check_dirac(shape, groups)
     begun = begin(dims, dtype, out, None, (), None)
     full = np.zeros(dims)
     if full.size:
@@ -200,12 +194,7 @@ def sparse(
     >>> (w == 0).sum(axis=0).tolist()
     [3, 3, 3, 3]
     """
-    dims = check_matrix_shape(shape)
-    s = check_real("sparsity", sparsity, minimum=0.0)
-    if not s < 1.0:
-        raise ValueError(f"sparsity must be a finite real number in [0, 1), got {sparsity!r}")
-    sd = check_real("std", std, minimum=0.0)
-    scales = [(f"{_Z_MAX_F64} std (the largest sample)", _Z_MAX_F64 * sd, f"std={std!r}"), ("std", sd, f"std={std!r}")]
+    dims, s, sd, scales = check_sparse(shape, sparsity, std)
     begun = begin(dims, dtype, out, None, scales, (seed, generator))
     rows, cols = dims
     size = rows * cols
