@@ -41,7 +41,16 @@ PYTORCH_GAINS: Mapping[str, Callable[[float], float]] = MappingProxyType(
 #: The names PyTorch accepts.
 TORCH_NAMES: tuple[str, ...] = tuple(PYTORCH_GAINS)
 #: Activations PyTorch rejects, for which xinit-bench derives the gain.
-DERIVED_NAMES: tuple[str, ...] = ("gelu", "silu", "elu", "mish", "softplus")
+DERIVED_NAMES: tuple[str, ...] = ("gelu", "silu", "elu", "mish", "softplus", "erf", "hard_tanh")
+
+#: :math:`\mathbb E[\phi(z)^2]`, :math:`z \sim N(0, 1)`, in closed form where the derived gain has one:
+#: erf's arcsine law (Williams 1997) and hard_tanh's ``1 - 2 pdf(1)`` (see :func:`calculate_gain`).
+_SECOND_MOMENTS: Mapping[str, float] = MappingProxyType(
+    {
+        "erf": 2.0 / math.pi * math.asin(2.0 / 3.0),
+        "hard_tanh": 1.0 - math.sqrt(2.0 / (math.pi * math.e)),
+    }
+)
 #: PyTorch's default negative slope of leaky_relu.
 LEAKY_RELU_SLOPE = 0.01
 
@@ -111,12 +120,39 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     selu                                :math:`3/4`
     ==================================  ========================================
 
-    For ``gelu``, ``silu``, ``elu`` (``param`` = alpha, default 1), ``mish``
-    and ``softplus``, which PyTorch rejects, the gain is the forward-criterion
-    gain of mean-field theory (:func:`forward_gain`): the :math:`g` with
-    :math:`g^2\\,\\mathbb E[\\phi(z)^2] = 1` for :math:`z \\sim N(0, 1)`, which
-    keeps the pre-activation second moment at 1 from layer to layer.  It is
-    computed by quadrature (:mod:`xinit_bench.gauss`), not tabulated.
+    For ``gelu``, ``silu``, ``elu`` (``param`` = alpha, default 1), ``mish``,
+    ``softplus``, ``erf`` and ``hard_tanh``, which PyTorch rejects, the gain
+    is the forward-criterion gain of mean-field theory (:func:`forward_gain`):
+    the :math:`g` with :math:`g^2\\,\\mathbb E[\\phi(z)^2] = 1` for
+    :math:`z \\sim N(0, 1)`, which keeps the pre-activation second moment at 1
+    from layer to layer.  ReLU's :math:`\\sqrt 2` is this gain too; tanh's
+    :math:`5/3` is PyTorch's convention, not a moment.  The first five are
+    computed by quadrature (:mod:`xinit_bench.gauss`); erf and hard_tanh have
+    closed forms, used here:
+
+    .. math::
+
+        \\mathbb E[\\operatorname{erf}(z)^2] = \\frac{2}{\\pi} \\arcsin\\frac{2}{3},
+        \\qquad g_{\\text{erf}} = 1.46716695\\ldots
+
+    (Williams 1997: :math:`\\mathbb E[\\operatorname{erf}(az)^2] = \\frac{2}{\\pi}
+    \\arcsin\\frac{2a^2}{1 + 2a^2}` at :math:`a = 1`), and, with
+    :math:`\\operatorname{hard\\_tanh}(z) = \\operatorname{clip}(z, -1, 1)`,
+    :math:`\\Phi` and :math:`\\varphi` the normal CDF and pdf,
+
+    .. math::
+
+        \\mathbb E[\\operatorname{hard\\_tanh}(z)^2]
+        = \\underbrace{2\\Phi(1) - 1 - 2\\varphi(1)}_{\\mathbb E[z^2;\\,|z| < 1]}
+        + \\underbrace{2 - 2\\Phi(1)}_{P(|z| \\ge 1)}
+        = 1 - 2\\varphi(1) = 1 - \\sqrt{2 / (\\pi e)},
+        \\qquad g_{\\text{hard\\_tanh}} = 1.39203614\\ldots
+
+    For these two saturating odd activations the forward gain without bias
+    is in the chaotic phase (:math:`\\chi_1 = 1.226` for erf, :math:`1.323`
+    for hard_tanh at :math:`q^* = 1`): it fixes the forward second moment, not
+    the gradients.  ``xinit_bench.propagation.critical_gain(name,
+    "edge_of_chaos")`` gives the gain and bias at :math:`\\chi_1 = 1`.
 
     Raises
     ------
@@ -130,6 +166,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     References
     ----------
     PyTorch ``torch.nn.init.calculate_gain``.
+    C. K. I. Williams, "Computing with infinite networks", NeurIPS 1996
+    (MIT Press 1997): the arcsine moment of erf.
     B. Poole et al., "Exponential expressivity in deep neural networks through
     transient chaos", NeurIPS 2016.  https://arxiv.org/abs/1606.05340
 
@@ -148,6 +186,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return PYTORCH_GAINS[name](slope)
     if name in PYTORCH_GAINS:
         return PYTORCH_GAINS[name](0.0)
+    if name in _SECOND_MOMENTS:
+        if param is not None:
+            raise ValueError(
+                f"param must be None for nonlinearity {name!r}, which takes no parameter (only leaky_relu and elu "
+                f"do), got {check_real('param', param)!r}"
+            )
+        return math.sqrt(1.0 / _SECOND_MOMENTS[name])
     return forward_gain(name, None if param is None else check_real("param", param))
 
 

@@ -72,6 +72,95 @@ def test_derived_gains_satisfy_the_forward_criterion(name: str) -> None:
     assert g**2 * second == pytest.approx(1.0, rel=1e-9)
 
 
+def _second_moment(phi: Any, breaks: list[float]) -> float:
+    """E[phi(z)^2], z ~ N(0, 1), by scipy's adaptive quadrature (independent of xinit_bench.gauss)."""
+    from scipy import integrate
+
+    value, _ = integrate.quad(
+        lambda x: phi(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+        -40,
+        40,
+        points=breaks,
+        limit=200,
+        epsabs=0,
+        epsrel=1e-12,
+    )
+    return float(value)
+
+
+def _erf(x: float) -> float:
+    return math.erf(x)
+
+
+def _hard_tanh(x: float) -> float:
+    return min(max(x, -1.0), 1.0)
+
+
+# The closed forms of calculate_gain's docstring, and what quadrature says of them.  quad is asked for a relative
+# error of 1e-12 on a smooth (erf) or piecewise smooth integrand split at its kinks (hard_tanh at +-1), and the closed
+# forms are a few float64 roundings, so g^2 E[phi^2] = 1 to rel 1e-10 leaves two decades of margin; the wrong
+# variants below are off by 30 % or more.
+CLOSED = {
+    "erf": (_erf, [0.0], 2 / math.pi * math.asin(2 / 3)),
+    "hard_tanh": (_hard_tanh, [-1.0, 0.0, 1.0], 1 - math.sqrt(2 / (math.pi * math.e))),
+}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("name", sorted(CLOSED))
+def test_erf_and_hard_tanh_gains_are_the_closed_form_second_moment_gains(name: str) -> None:
+    phi, breaks, closed = CLOSED[name]
+    second = _second_moment(phi, breaks)
+    assert closed == pytest.approx(second, rel=1e-10)  # the closed form is the moment
+    g = xb.calculate_gain(name)
+    assert g**2 * second == pytest.approx(1.0, rel=1e-10)  # and the gain meets the forward criterion
+    assert name in xb.gains.DERIVED_NAMES and name not in xb.gains.TORCH_NAMES
+    # the library's own quadrature (xinit_bench.gauss) and the propagation study agree with the closed form
+    assert xb.gains.forward_gain(name) == pytest.approx(g, rel=1e-13)
+    from xinit_bench.propagation import critical_gain
+
+    assert critical_gain(name, "forward").gain == pytest.approx(g, rel=1e-13)
+
+
+@pytest.mark.reference
+def test_wrong_gains_of_erf_and_hard_tanh_fail_the_criterion() -> None:
+    # each is a slip a derivation could make; quadrature must tell it from the right gain
+    wrong = {
+        # arcsin(2 a^2 / (1 + 2 a^2)) at a = 1 written as arcsin(a^2 / (1 + a^2)) = pi / 6: E = 1/3
+        "erf": 1 / math.sqrt(1 / 3),
+        # the tails dropped: E[z^2; |z| < 1] = 2 Phi(1) - 1 - 2 pdf(1) alone
+        "hard_tanh": 1 / math.sqrt(math.erf(1 / math.sqrt(2)) - math.sqrt(2 / (math.pi * math.e))),
+    }
+    for name, g in wrong.items():
+        phi, breaks, _ = CLOSED[name]
+        assert abs(g**2 * _second_moment(phi, breaks) - 1.0) > 0.3
+    # tanh's 5/3 convention, or the slope gain 1 / phi'(0), is not the second-moment gain of either
+    for name, g in (("erf", 5 / 3), ("erf", math.sqrt(math.pi) / 2), ("hard_tanh", 5 / 3), ("hard_tanh", 1.0)):
+        phi, breaks, _ = CLOSED[name]
+        assert abs(g**2 * _second_moment(phi, breaks) - 1.0) > 0.1
+
+
+@pytest.mark.reference
+def test_erf_and_hard_tanh_forward_gains_are_chaotic_as_documented() -> None:
+    # chi_1 = g^2 E[phi'(z)^2]: erf' = (2 / sqrt(pi)) exp(-z^2), E = (4 / pi) / sqrt(5); hard_tanh' = 1 on |z| < 1
+    chi = {
+        "erf": xb.calculate_gain("erf") ** 2 * 4 / math.pi / math.sqrt(5),
+        "hard_tanh": xb.calculate_gain("hard_tanh") ** 2 * math.erf(1 / math.sqrt(2)),
+    }
+    assert round(chi["erf"], 3) == 1.226 and round(chi["hard_tanh"], 3) == 1.323  # the docstring's numbers
+    from xinit_bench.propagation import critical_gain
+
+    for name, c in chi.items():
+        assert critical_gain(name, "forward").chi1 == pytest.approx(c, rel=1e-9)
+
+
+@pytest.mark.refusal
+@pytest.mark.parametrize("name", ["erf", "hard_tanh"])
+def test_erf_and_hard_tanh_take_no_param(name: str) -> None:
+    refused(ValueError, "param", xb.calculate_gain, name, 1.0)
+    refused(TypeError, "param", xb.calculate_gain, name, "1")
+
+
 @pytest.mark.reference
 def test_elu_gain_for_huge_alpha_is_the_true_value() -> None:
     # g = 1 / sqrt(1/2 + alpha^2 c), c = E[(e^z - 1)^2; z < 0]: for alpha = 1e300, g = 1 / (alpha sqrt(c)).
