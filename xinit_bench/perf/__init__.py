@@ -8,7 +8,9 @@ modules return.
 * :mod:`.references`: the parallel constant fill, the memory-bandwidth limit.
 * :mod:`.timing`: interleaved timing under ``perf_counter`` and ``process_time``.
 * :mod:`.measure`: one case measured (interleaved fill, thread scaling, small call).
-* :mod:`.bench`: the ``xinit-bench bench`` job and its speed targets.
+* :mod:`.bench`: the ``xinit-bench bench`` job and its main table;
+  :mod:`.targets`: its speed targets and their bounds; :mod:`.sections`: its
+  thread-scaling, small-call and orthogonal sections.
 * the CI regression gate: :mod:`.errors` (its exit codes and
   :class:`~.errors.GateError`), :mod:`.gate` (the :class:`~.gate.Outcome`
   of either mode), :mod:`.gate_ab` (A/B against a commit: :mod:`.ab`,
