@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from multiprocessing.process import BaseProcess
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -287,12 +290,29 @@ def fit(
     spec, init, seed = _check_run(spec, init, seed)
     config = _check_config(config)
     dataset = _check_dataset(dataset)
+    _refuse_in_bootstrap()
     before = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
         return _train(spec, init, seed, config, dataset)
     finally:
         torch.set_num_threads(before)
+
+
+def _refuse_in_bootstrap() -> None:
+    """Fail at once in a spawned process that is still importing its parent's main script.
+
+    That happens when a script without an ``if __name__ == "__main__":`` guard starts runs in worker
+    processes: each worker imports the script again, and would train before dying on its own attempt to
+    spawn.  multiprocessing marks that phase with the same flag it checks before it refuses to spawn.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "a run was started while this spawned process was importing the main script: the script trains "
+            'at import; put its calls under `if __name__ == "__main__":`'
+        )
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -408,12 +428,17 @@ def _train(
 
 # --- many runs --------------------------------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
+#: Seconds between two looks at the workers' exit codes while runs are pending.
+_POLL_SECONDS = 0.2
+#: Seconds a worker is given to end after ``terminate`` before it is killed.
+_STOP_SECONDS = 5.0
 
 
-def _worker_start(config: TrainConfig, dataset: Dataset) -> None:
-    """Initializer of a worker process: keep the config and the data set for every job it runs."""
-    _WORKER["config"] = config
-    _WORKER["dataset"] = dataset
+def _worker_start(path: str) -> None:
+    """Initializer of a worker process: load the config and the data set the parent pickled to ``path``, and
+    keep them for every job the worker runs."""
+    with open(path, "rb") as f:
+        _WORKER["config"], _WORKER["dataset"] = pickle.load(f)
 
 
 def _worker_run(job: tuple[MLPSpec, str | GaussianInit, int]) -> RunRecord:
@@ -472,6 +497,11 @@ def train_many(
     ------
     TypeError, ValueError
         A bad job, config or count, before any run starts.
+    RuntimeError
+        A worker process died (the message gives its exit code, the runs
+        finished and the fixes); the other workers are stopped first.  Also
+        when called in a spawned process that is importing its parent's main
+        script (a script without an ``if __name__ == "__main__":`` guard).
     """
     checked = [_check_job(i, job) for i, job in enumerate(jobs)]
     config = _check_config(config)
@@ -479,6 +509,7 @@ def train_many(
     if processes is not None:
         processes = check_int("processes", processes, minimum=1)
     check_bool("progress", progress)
+    _refuse_in_bootstrap()
     records: list[RunRecord | None] = [None] * len(checked)
     with _bar(len(checked), progress) as advance:
         todo = list(range(len(checked)))
@@ -506,18 +537,77 @@ def _run_pool(
     processes: int,
     advance: Any,
 ) -> None:
+    """Run the jobs ``todo`` on ``processes`` spawned workers, watching them: when one dies the others are
+    stopped and :func:`_worker_died`'s error is raised, instead of waiting for ever.
+
+    The config and the data set reach the workers through a temporary file, not the spawn pipe: a spawned
+    child that dies before it has read a payload larger than the pipe's buffer leaves the parent blocked in
+    that write for ever (the parent holds the pipe's read end until the write returns), so only a small
+    payload goes down the pipe.
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import tempfile
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # a fork of a threaded process is not safe under every layer
-    with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_worker_start, initargs=(config, dataset)
-    ) as pool:
-        futures = {pool.submit(_worker_run, checked[i]): i for i in todo}
-        for future in as_completed(futures):
-            i = futures[future]
-            records[i] = future.result()
-            advance(_label(checked[i]))
+    with tempfile.NamedTemporaryFile("wb", prefix="xinit-train-", suffix=".pkl", delete=False) as f:
+        pickle.dump((config, dataset), f, protocol=pickle.HIGHEST_PROTOCOL)
+    workers: dict[int, BaseProcess] = {}
+    try:
+        pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_start, initargs=(f.name,))
+        try:
+            futures: dict[Future[RunRecord], int] = {pool.submit(_worker_run, checked[i]): i for i in todo}
+            pending, finished = set(futures), 0
+            while pending:
+                workers.update(pool._processes)  # the workers the submits spawned
+                done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    try:
+                        records[futures[future]] = future.result()
+                    except BrokenProcessPool:  # the pool saw a worker die before this loop did
+                        broken = True
+                        break
+                    finished += 1
+                    advance(_label(checked[futures[future]]))
+                if broken or (pending and any(p.exitcode is not None for p in workers.values())):
+                    # Joined, every worker has its exit code (a dead one's may lag its closed pipe).
+                    _stop(list(workers.values()))
+                    raise _worker_died(list(workers.values()), finished, len(todo))
+        except BaseException:
+            _stop(list(workers.values()))
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    finally:
+        os.unlink(f.name)
+
+
+def _worker_died(workers: list[BaseProcess], finished: int, total: int) -> RuntimeError:
+    """The error for a dead worker, found after ``finished`` of ``total`` runs had finished."""
+    codes: list[int | str] = [p.exitcode for p in workers if p.exitcode is not None]
+    # The pool terminates the other workers when it sees one die: their -SIGTERM is not the cause.
+    cause = [c for c in codes if c != -signal.SIGTERM] or codes or ["unknown"]
+    return RuntimeError(
+        f"a training worker process died (exit code {cause[0]}) after {finished} of {total} runs had finished; "
+        "the other workers were stopped. Likely causes: (1) the main script starts its runs at import, outside "
+        'an `if __name__ == "__main__":` block -- each spawned worker imports the main script again, so put '
+        "the calls under that guard; (2) the worker was killed (out of memory) or crashed (a segfault in torch) "
+        "-- pass processes=1 to train every run in this process."
+    )
+
+
+def _stop(workers: list[BaseProcess]) -> None:
+    """Terminate the workers still alive and wait for them, killing any that outlasts :data:`_STOP_SECONDS`."""
+    for p in workers:
+        if p.exitcode is None:
+            p.terminate()
+    for p in workers:
+        p.join(_STOP_SECONDS)
+        if p.exitcode is None:
+            p.kill()
+            p.join()
 
 
 def _label(job: tuple[MLPSpec, str | GaussianInit, int]) -> str:
