@@ -169,6 +169,64 @@ def test_the_registered_names_are_the_packages() -> None:
         assert cls is getattr(xk, name)
 
 
+#: sha256 (first 16 hex digits) of each public class's docstring: the rendered docs of each class, pinned so that
+#: the way the classes are declared can change without their documentation changing with it.
+DOC_DIGESTS = {
+    "GlorotNormal": "30fb3244f2b81078",
+    "GlorotUniform": "e821d4f9650b93ac",
+    "HeNormal": "3f79ae6a7cfc20e2",
+    "HeUniform": "e90168424241a2ea",
+    "Initializer": "94386ae785326d0a",
+    "LecunNormal": "796b0eb42e3b2e4e",
+    "LecunUniform": "0aea8fac3b48114a",
+    "Orthogonal": "68382a7093853711",
+    "RandomNormal": "583d46237bdb92f4",
+    "RandomUniform": "e55133f501392e4e",
+    "TruncatedNormal": "36b81a4983bd1265",
+    "VarianceScaling": "2312e9e4e1f16d40",
+}
+
+NAMED = ("GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform")
+
+
+def test_the_classes_are_real_named_documented_classes() -> None:
+    import hashlib
+
+    classes = {name: getattr(xk, name) for name in xk.initializers.__all__ if isinstance(getattr(xk, name), type)}
+    assert sorted(classes) == sorted(DOC_DIGESTS)
+    for name, cls in classes.items():
+        assert cls.__name__ == cls.__qualname__ == name
+        assert cls.__module__ == "xinit_bench.keras.initializers"
+        assert hashlib.sha256(cls.__doc__.encode()).hexdigest()[:16] == DOC_DIGESTS[name], name
+        assert issubclass(cls, keras.initializers.Initializer) and issubclass(cls, xk.Initializer)
+        assert issubclass(cls, xk.VarianceScaling) == (name in NAMED or name == "VarianceScaling"), name
+        if cls is not xk.Initializer:
+            assert keras.saving.get_registered_object(f"xinit_bench>{name}") is cls
+            assert keras.saving.get_registered_name(cls) == f"xinit_bench>{name}"
+    # each named class has the law of its scheme: Keras's (scale, mode, distribution) for it
+    he = xb.calculate_gain("relu") ** 2
+    laws = {name: classes[name].law for name in NAMED}
+    assert laws == {
+        "GlorotNormal": (1.0, "fan_avg", "truncated_normal"),
+        "GlorotUniform": (1.0, "fan_avg", "uniform"),
+        "HeNormal": (he, "fan_in", "truncated_normal"),
+        "HeUniform": (he, "fan_in", "uniform"),
+        "LecunNormal": (1.0, "fan_in", "truncated_normal"),
+        "LecunUniform": (1.0, "fan_in", "uniform"),
+    }
+    assert isinstance(xk.HeNormal(seed=0), xk.VarianceScaling) and not isinstance(xk.Orthogonal(), xk.VarianceScaling)
+
+
+def test_a_users_subclass_inherits_the_law_and_is_not_registered_as_the_packages() -> None:
+    class Mine(xk.HeUniform):
+        """A user's subclass."""
+
+    assert Mine.law == xk.HeUniform.law and Mine.draws == "he_uniform"
+    assert np.array_equal(Mine(seed=2).values((6, 4)), xk.HeUniform(seed=2).values((6, 4)))
+    assert keras.saving.get_registered_object("xinit_bench>Mine") is None
+    assert keras.saving.get_registered_object("xinit_bench>HeUniform") is xk.HeUniform
+
+
 # --- refusals ----------------------------------------------------------------------------------
 @pytest.mark.refusal
 def test_a_seed_generator_is_refused() -> None:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 import keras  # type: ignore[import-untyped]
 import numpy as np
 
-from .._rng import Generator, check_seed, key_for_name
+from .._rng import Generator, key_for_name
 from ..gains import he_gain
 from ..init import (
     glorot_truncated_normal,
@@ -32,7 +32,8 @@ from ..orthogonal import orthogonal
 from ..plans import normal_law, truncated_normal_law, uniform_law
 from ..samplers import FloatArray, normal, truncated_normal, uniform
 from ..schemes import MODES, Distribution, Mode
-from ..validation import check_choice, check_int, check_real, check_shape, resolve_dtype
+from ..validation import check_choice, check_real, check_shape, resolve_dtype
+from .arguments import check_fan_axes, check_keras_seed, check_name, keras_fans
 
 __all__ = [
     "KERAS_DISTRIBUTIONS",
@@ -66,64 +67,6 @@ _LAW_OF: dict[str, Distribution] = {
 _PACKAGE = "xinit_bench"
 
 
-def _check_keras_seed(seed: Any) -> int | None:
-    """``seed`` as an int or None; a ``keras.random.SeedGenerator`` is refused with the reason."""
-    if isinstance(seed, keras.random.SeedGenerator):
-        raise TypeError(
-            "seed must be an int >= 0 or None, got a keras.random.SeedGenerator: its values change on every "
-            "call and come from Keras's own stream, so they cannot be xinit_bench's reproducible draws; "
-            "pass an int seed (the same values on every call) or name= with xinit_bench.keras.init_model "
-            "for a stream per weight"
-        )
-    return None if seed is None else check_seed(seed)
-
-
-def _check_name(name: Any) -> str | None:
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"name must be a str (a weight's path, e.g. 'encoder/dense/kernel') or None, got {name!r}")
-    return name
-
-
-def _check_axes(name: str, axes: Any) -> tuple[int, ...] | None:
-    if axes is None:
-        return None
-    if isinstance(axes, (str, bytes)) or not isinstance(axes, Sequence):
-        raise TypeError(f"{name} must be a sequence of ints (axes of the weight) or None, got {axes!r}")
-    return tuple(check_int(f"{name}[{k}]", a) for k, a in enumerate(axes))
-
-
-def keras_fans(
-    shape: tuple[int, ...], input_axes: tuple[int, ...] | None, output_axes: tuple[int, ...] | None
-) -> tuple[int, int] | None:
-    """Explicit ``(fan_in, fan_out)`` where Keras's rule differs from :func:`~xinit_bench.compute_fans`, else None.
-
-    With ``input_axes`` and ``output_axes`` the fans are the products of those
-    dimensions; a rank-1 weight of ``n`` has fans ``(n, n)`` and a scalar
-    ``(1, 1)``, as in ``keras.initializers``.  Rank 2 and above without axes
-    is the library's ``layout="keras"``: ``(*kernel, in, out)``.
-    """
-    ndim = len(shape)
-    if input_axes is not None and output_axes is not None:
-        fans = []
-        for label, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
-            size = 1
-            for k, a in enumerate(axes):
-                check_int(f"{label}[{k}]", a, minimum=-ndim, maximum=ndim - 1, what=f"an axis of a rank-{ndim} shape")
-                size *= shape[a]
-            fans.append(size)
-        return max(fans[0], 1), max(fans[1], 1)
-    if (input_axes is None) != (output_axes is None):
-        raise ValueError(
-            f"input_axes must be given with output_axes (both or neither), got input_axes={input_axes!r}, "
-            f"output_axes={output_axes!r}"
-        )
-    if ndim == 0:
-        return 1, 1
-    if ndim == 1:
-        return max(shape[0], 1), max(shape[0], 1)
-    return None
-
-
 class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
     """The base of every xinit-bench Keras initialiser: seeds, names, dtypes and tensors.
 
@@ -150,10 +93,23 @@ class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
 
     #: The library's function that draws this class's law (for the docs and the bits tests).
     draws: ClassVar[str] = ""
+    #: The constructor's own arguments (attributes of the same names) that :meth:`get_config` adds to seed and name.
+    config_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, draws: str | None = None, **kwargs: Any) -> None:
+        """A subclass declared with ``draws=`` (the library's function it calls) is registered for serialisation.
+
+        Keras's name of it is ``"xinit_bench>" + cls.__name__``; a subclass
+        without ``draws=`` (a user's) inherits its parent's and is not registered.
+        """
+        super().__init_subclass__(**kwargs)
+        if draws is not None:
+            cls.draws = draws
+            keras.saving.register_keras_serializable(package=_PACKAGE)(cls)
 
     def __init__(self, seed: int | None = None, name: str | None = None) -> None:
-        self._init_seed = _check_keras_seed(seed)
-        self.name = _check_name(name)
+        self._init_seed = check_keras_seed(seed)
+        self.name = check_name(name)
         self.seed: int = int(np.random.SeedSequence().entropy) if self._init_seed is None else self._init_seed  # type: ignore[arg-type]
 
     def _source(self) -> dict[str, Any]:
@@ -197,8 +153,11 @@ class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor's arguments, JSON-serialisable; ``from_config(get_config())`` rebuilds it."""
-        return {"seed": self._init_seed, "name": self.name}
+        """The constructor's arguments, JSON-serialisable; ``from_config(get_config())`` rebuilds it.
+
+        ``seed`` (None when drawn at construction), ``name`` and the :data:`config_keys`.
+        """
+        return {"seed": self._init_seed, "name": self.name, **{key: getattr(self, key) for key in self.config_keys}}
 
     def keyed(self, seed: int, name: str) -> Initializer:
         """A copy of this initialiser that draws from the name-keyed stream of ``(seed, name)``."""
@@ -208,8 +167,7 @@ class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
         return keyed
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class VarianceScaling(Initializer):
+class VarianceScaling(Initializer, draws="variance_scaling"):
     """Keras's ``VarianceScaling``: ``Var[W] = scale / n_mode``, with Keras's distribution names.
 
     .. math::
@@ -242,8 +200,6 @@ class VarianceScaling(Initializer):
     K. He et al., ICCV 2015.
     """
 
-    draws = "variance_scaling"
-
     def __init__(
         self,
         scale: float = 1.0,
@@ -257,13 +213,7 @@ class VarianceScaling(Initializer):
         self.scale = check_real("scale", scale, minimum=0.0)
         self.mode: Mode = check_choice("mode", mode, MODES)  # type: ignore[assignment]
         self.distribution = check_choice("distribution", distribution, KERAS_DISTRIBUTIONS, casefold=True)
-        self.input_axes = _check_axes("input_axes", input_axes)
-        self.output_axes = _check_axes("output_axes", output_axes)
-        if (self.input_axes is None) != (self.output_axes is None):
-            raise ValueError(
-                f"input_axes must be given with output_axes (both or neither), got input_axes={input_axes!r}, "
-                f"output_axes={output_axes!r}"
-            )
+        self.input_axes, self.output_axes = check_fan_axes(input_axes, output_axes)
         super().__init__(seed, name)
 
     def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
@@ -286,19 +236,20 @@ class VarianceScaling(Initializer):
         }
 
 
-#: The library's named schemes that the fixed-law classes call.
-_SCHEMES: dict[str, Callable[..., FloatArray]] = {
-    "glorot_uniform": glorot_uniform,
-    "glorot_truncated_normal": glorot_truncated_normal,
-    "he_uniform": he_uniform,
-    "he_truncated_normal": he_truncated_normal,
-    "lecun_uniform": lecun_uniform,
-    "lecun_truncated_normal": lecun_truncated_normal,
-}
-
 #: The He schemes' variance multiplier: the library's gain of ReLU squared, ``sqrt(2)**2 = 2 (1 + 2**-52)``,
 #: so that a rank-1 He weight draws the law of the rank-2 ones (Keras's 2.0 agrees with it below float64).
 _HE_SCALE = he_gain(0.0, "leaky_relu") ** 2
+
+#: The named initialisers: the library's scheme each draws -> that function and its law, the (scale, mode,
+#: distribution) of :class:`VarianceScaling` with which Keras's fans (low ranks, explicit axes) draw it.
+_NAMED: dict[str, tuple[Callable[..., FloatArray], tuple[float, Mode, KerasDistribution]]] = {
+    "glorot_uniform": (glorot_uniform, (1.0, "fan_avg", "uniform")),
+    "glorot_truncated_normal": (glorot_truncated_normal, (1.0, "fan_avg", "truncated_normal")),
+    "he_uniform": (he_uniform, (_HE_SCALE, "fan_in", "uniform")),
+    "he_truncated_normal": (he_truncated_normal, (_HE_SCALE, "fan_in", "truncated_normal")),
+    "lecun_uniform": (lecun_uniform, (1.0, "fan_in", "uniform")),
+    "lecun_truncated_normal": (lecun_truncated_normal, (1.0, "fan_in", "truncated_normal")),
+}
 
 
 class _Named(VarianceScaling):
@@ -309,7 +260,14 @@ class _Named(VarianceScaling):
     :func:`~xinit_bench.init.variance_scaling` with the same law.
     """
 
-    law: ClassVar[tuple[float, Mode, KerasDistribution]] = (1.0, "fan_in", "truncated_normal")
+    #: ``(scale, mode, distribution)``, from :data:`_NAMED` by the subclass's ``draws=``.
+    law: ClassVar[tuple[float, Mode, KerasDistribution]]
+
+    def __init_subclass__(cls, draws: str | None = None, **kwargs: Any) -> None:
+        """``class X(_Named, draws=scheme)``: the law of ``scheme`` in :data:`_NAMED`, registered as every class is."""
+        super().__init_subclass__(draws=draws, **kwargs)
+        if draws is not None:
+            cls.law = _NAMED[draws][1]
 
     def __init__(
         self,
@@ -324,7 +282,7 @@ class _Named(VarianceScaling):
     def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
         """The library's scheme of the same law, ``<scheme>(shape, layout="keras")``; Keras's fans where they differ."""
         if keras_fans(shape, self.input_axes, self.output_axes) is None:
-            return _SCHEMES[self.draws](shape, layout="keras", dtype=dtype, **self._source())
+            return _NAMED[self.draws][0](shape, layout="keras", dtype=dtype, **self._source())
         return super().draw(shape, dtype)
 
     def get_config(self) -> dict[str, Any]:
@@ -333,8 +291,7 @@ class _Named(VarianceScaling):
         return {k: config[k] for k in ("seed", "name", "input_axes", "output_axes")}
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class GlorotUniform(_Named):
+class GlorotUniform(_Named, draws="glorot_uniform"):
     """Glorot & Bengio (2010) uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{6 / (\\text{fan\\_in} + \\text{fan\\_out})}`.
 
     The bits of ``xinit_bench.glorot_uniform(shape, layout="keras")``.
@@ -348,70 +305,46 @@ class GlorotUniform(_Named):
     True
     """
 
-    draws = "glorot_uniform"
-    law = (1.0, "fan_avg", "uniform")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class GlorotNormal(_Named):
+class GlorotNormal(_Named, draws="glorot_truncated_normal"):
     """``GlorotNormal``, cut at ±2 parent std, variance :math:`2 / (\\text{fan\\_in} + \\text{fan\\_out})`.
 
     The bits of ``xinit_bench.glorot_truncated_normal(shape, layout="keras")``.
     """
 
-    draws = "glorot_truncated_normal"
-    law = (1.0, "fan_avg", "truncated_normal")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class HeUniform(_Named):
+class HeUniform(_Named, draws="he_uniform"):
     """He et al. (2015) uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{6 / \\text{fan\\_in}}`.
 
     The bits of ``xinit_bench.he_uniform(shape, layout="keras")``.
     """
 
-    draws = "he_uniform"
-    law = (_HE_SCALE, "fan_in", "uniform")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class HeNormal(_Named):
+class HeNormal(_Named, draws="he_truncated_normal"):
     """Keras's ``HeNormal``, truncated: variance :math:`2 / \\text{fan\\_in}`, cut at ±2 parent std.
 
     The bits of ``xinit_bench.he_truncated_normal(shape, layout="keras")``.
     """
 
-    draws = "he_truncated_normal"
-    law = (_HE_SCALE, "fan_in", "truncated_normal")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class LecunUniform(_Named):
+class LecunUniform(_Named, draws="lecun_uniform"):
     """LeCun uniform: :math:`U(-b, b)`, :math:`b = \\sqrt{3 / \\text{fan\\_in}}`.
 
     The bits of ``xinit_bench.lecun_uniform(shape, layout="keras")``.
     """
 
-    draws = "lecun_uniform"
-    law = (1.0, "fan_in", "uniform")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class LecunNormal(_Named):
+class LecunNormal(_Named, draws="lecun_truncated_normal"):
     """Keras's ``LecunNormal``, truncated: variance :math:`1 / \\text{fan\\_in}`, cut at ±2 parent std.
 
     The bits of ``xinit_bench.lecun_truncated_normal(shape, layout="keras")``.
     """
 
-    draws = "lecun_truncated_normal"
-    law = (1.0, "fan_in", "truncated_normal")
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class RandomUniform(Initializer):
+class RandomUniform(Initializer, draws="uniform"):
     """Keras's ``RandomUniform``: :math:`U[\\text{minval}, \\text{maxval})`; the bits of ``xinit_bench.uniform``."""
 
-    draws = "uniform"
+    config_keys = ("minval", "maxval")
 
     def __init__(
         self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None, name: str | None = None
@@ -426,16 +359,11 @@ class RandomUniform(Initializer):
         """``uniform(shape, minval, maxval)``."""
         return uniform(shape, self.minval, self.maxval, dtype=dtype, **self._source())
 
-    def get_config(self) -> dict[str, Any]:
-        """``minval``, ``maxval``, ``seed``, ``name``."""
-        return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class RandomNormal(Initializer):
+class RandomNormal(Initializer, draws="normal"):
     """Keras's ``RandomNormal``: :math:`N(\\text{mean}, \\text{stddev}^2)`; the bits of ``xinit_bench.normal``."""
 
-    draws = "normal"
+    config_keys = ("mean", "stddev")
 
     def __init__(
         self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, name: str | None = None
@@ -448,13 +376,8 @@ class RandomNormal(Initializer):
         """``normal(shape, mean, stddev)``."""
         return normal(shape, self.mean, self.stddev, dtype=dtype, **self._source())
 
-    def get_config(self) -> dict[str, Any]:
-        """``mean``, ``stddev``, ``seed``, ``name``."""
-        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class TruncatedNormal(Initializer):
+class TruncatedNormal(Initializer, draws="truncated_normal"):
     """Keras's ``TruncatedNormal``: :math:`N(\\text{mean}, \\text{stddev}^2)` conditioned on ±2 stddev.
 
     ``stddev`` is the parent's, as in Keras (the variance is
@@ -462,7 +385,7 @@ class TruncatedNormal(Initializer):
     ``xinit_bench.truncated_normal(shape, mean, stddev, -2, 2)``.
     """
 
-    draws = "truncated_normal"
+    config_keys = ("mean", "stddev")
 
     def __init__(
         self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None, name: str | None = None
@@ -475,13 +398,8 @@ class TruncatedNormal(Initializer):
         """``truncated_normal(shape, mean, stddev, -2, 2)``."""
         return truncated_normal(shape, self.mean, self.stddev, -2.0, 2.0, dtype=dtype, **self._source())
 
-    def get_config(self) -> dict[str, Any]:
-        """``mean``, ``stddev``, ``seed``, ``name``."""
-        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
 
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class Orthogonal(Initializer):
+class Orthogonal(Initializer, draws="orthogonal"):
     r"""Keras's ``Orthogonal``: a Haar-distributed (semi-)orthogonal matrix times ``gain``.
 
     .. math:: W = g\, Q\, \operatorname{diag}(\operatorname{sign} R_{jj}), \qquad G = QR,\ G_{ij} \sim N(0, 1)
@@ -490,7 +408,7 @@ class Orthogonal(Initializer):
     ``xinit_bench.orthogonal.orthogonal(shape, gain, layout="keras")``.
     """
 
-    draws = "orthogonal"
+    config_keys = ("gain",)
 
     def __init__(self, gain: float = 1.0, seed: int | None = None, name: str | None = None) -> None:
         self.gain = check_real("gain", gain, minimum=0.0)
@@ -499,7 +417,3 @@ class Orthogonal(Initializer):
     def draw(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
         """``orthogonal(shape, gain, layout="keras")``."""
         return orthogonal(shape, self.gain, dtype=dtype, layout="keras", **self._source())
-
-    def get_config(self) -> dict[str, Any]:
-        """``gain``, ``seed``, ``name``."""
-        return {**super().get_config(), "gain": self.gain}
