@@ -40,17 +40,7 @@ from ..gauss import (
     gaussian_expectation,
     length_map_slope,
 )
-from .architecture import (
-    Act,
-    Conv,
-    Dense,
-    Input,
-    LayerNorm,
-    Network,
-    NetworkError,
-    Residual,
-    load_network,
-)
+from .architecture import Network, load_network
 from .correlation import (
     DepthScales,
     correlation_map,
@@ -61,10 +51,12 @@ from .correlation import (
     length_map,
 )
 from .critical import CRITERIA, Criterion, CriticalGain, critical_gain, gain_table
-from .jacobian import JacobianSpectrum, jacobian_spectrum
+from .jacobian import jacobian_spectrum
 from .jacpresets import JACOBIAN_PRESETS, JacobianPresetResult, run_jacobian_preset
+from .jacspectrum import JacobianSpectrum
 from .jactheory import JacobianTheory, critical_point
 from .montecarlo import STATS, SimulationResult, SpeedResult, estimate_memory, measure_speed, simulate
+from .netlayers import Act, Conv, Dense, Input, LayerNorm, NetworkError, Residual
 from .netpresets import NETWORK_PRESETS, NetworkPresetResult, run_network_preset, speed_networks
 from .netsim import NetworkSimulation, NetworkSpeed, estimate_network_memory, measure_network_speed
 from .nettheory import NetworkPrediction, TheoryUnavailable

@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from .architecture import Act, Conv, Dense, Input, Network
-from .jacobian import JacobianSpectrum, Progress, jacobian_spectrum
+from .architecture import Network
+from .jacobian import Progress, jacobian_spectrum
+from .jacspectrum import JacobianSpectrum
 from .jactheory import critical_point
+from .netlayers import Act, Conv, Dense, Input
 
 __all__ = ["JACOBIAN_PRESETS", "JacobianPresetResult", "pennington2017", "run_jacobian_preset", "xiao2018"]
 

@@ -76,7 +76,9 @@ from numpy.typing import NDArray
 from ..activations import Activation, get_activation
 from ..gauss import gaussian_expectation
 from ..validation import check_int, check_real
-from .architecture import Network, Node
+from .architecture import Network
+from .netlayers import Input
+from .netresolve import Node
 from .nettheory import TheoryUnavailable, predict_network
 
 __all__ = ["JacobianTheory", "critical_point", "fixed_point_input", "fuss_catalan_density", "jacobian_theory"]
@@ -122,8 +124,6 @@ def jacobian_theory(net: Network, q0: float | None = None) -> tuple[JacobianTheo
     ``q0`` replaces the Input's second moment (an input scaled to a fixed point, or a given input).
     """
     if q0 is not None:
-        from .architecture import Input
-
         net = Network(Input(net.input_shape, q0), *net.layers[1:])
     try:
         pred = predict_network(net)

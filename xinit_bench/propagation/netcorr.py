@@ -66,7 +66,8 @@ from numpy.typing import NDArray
 
 from ..activations import Activation
 from ..bivariate import bivariate_expectation, cross_moment
-from .architecture import Network, Node
+from .architecture import Network
+from .netresolve import Node
 from .nettheory import TheoryUnavailable, _act_law, _Law, _layernorm_law
 
 __all__ = ["mlp_point", "network_correlation"]

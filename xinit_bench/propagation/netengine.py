@@ -22,9 +22,10 @@ from .._rng import Generator
 from ..kernels import activations as _k
 from ..runtime import launch_guard
 from ..samplers import normal
-from .architecture import Network, Node
+from .architecture import Network
 from .mcstats import check_fits_memory, require_parallel
 from .netops import Env, Op, make_op, positions
+from .netresolve import Node
 from .pairs import correlation, pair_inputs
 
 __all__ = ["NetEngine", "check_network_memory", "estimate_network_memory"]

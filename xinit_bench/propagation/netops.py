@@ -36,7 +36,8 @@ from ..kernels import activations as _k
 from ..runtime import launch_guard
 from ..samplers import normal, uniform
 from ..schemes import NAMED_SCHEMES
-from .architecture import Node, Weights
+from .netlayers import Weights
+from .netresolve import Node
 from .network import STANDARD
 
 __all__ = ["Env", "Op", "Pool", "draw_weights", "make_op", "offsets", "positions"]

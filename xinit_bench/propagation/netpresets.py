@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .architecture import Act, Conv, Dense, Input, LayerNorm, Network, Residual
+from .architecture import Network
+from .netlayers import Act, Conv, Dense, Input, LayerNorm, Residual
 from .netsim import NetworkSimulation, Progress, estimate_network_memory, simulate_network
 from .nettheory import NetworkPrediction, predict_network
 

@@ -16,7 +16,7 @@ every input feeds ``k^d`` outputs):
 
 with ``f_fwd = n_in Var[W]``, ``f_bwd = n_out Var[W]`` (fans ``c k^d`` for a
 conv; orthogonal and delta-orthogonal weights in
-:class:`~xinit_bench.propagation.architecture.Weights`) and ``gamma`` the
+:class:`~xinit_bench.propagation.netlayers.Weights`) and ``gamma`` the
 gradient second moment ``E[(dL/dx)^2]``.  The output is Gaussian and, per
 unit, independent of the input (the central limit over the fan-in).
 
@@ -93,8 +93,10 @@ from numpy.typing import NDArray
 from ..activations import Activation
 from ..gauss import gaussian_expectation, moment
 from ..validation import check_bool
-from .architecture import Network, NetworkError, Node
+from .architecture import Network
 from .correlation import DepthScales, depth_scales
+from .netlayers import NetworkError
+from .netresolve import Node
 
 __all__ = ["NetworkPrediction", "TheoryUnavailable", "predict_network"]
 
