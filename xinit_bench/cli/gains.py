@@ -7,7 +7,8 @@ import math
 from typing import Any, TextIO
 
 from .. import propagation as prop
-from .common import UsageError, add_json_option, console, emit_json, fail, json_target, one_line_errors, to_stdout
+from .common import UsageError, add_json_option, console, fail, json_target, one_line_errors
+from .output import write_outputs
 
 PROG = "xinit-bench gains"
 
@@ -52,10 +53,7 @@ def run(args: argparse.Namespace) -> int:
             for r in rows
         ],
     }
-    if not to_stdout(json_to):
-        print_gains(rows, args.q)
-    if json_to is not None:
-        emit_json(data, json_to)
+    write_outputs(json_to, data, lambda: print_gains(rows, args.q))
     return 0
 
 

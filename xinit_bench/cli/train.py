@@ -25,18 +25,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .common import (
-    UsageError,
-    add_flags,
-    add_json_option,
-    console,
-    emit_json,
-    fail,
-    fmt,
-    json_target,
-    one_line_errors,
-    to_stdout,
-)
+from ..propagation.plot import matplotlib_available
+from .common import UsageError, add_flags, add_json_option, console, fail, fmt, json_target, one_line_errors
+from .output import plot_target, write_outputs
 
 PROG = "xinit-bench train"
 INSTALL = "pip install 'xinit-bench[train]'"
@@ -134,9 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
     add_flags({"target_accuracy": "--target"})
     try:
         json_to = json_target(args.json)
-        plot = Path(args.plot) if args.plot else None
-        if plot is not None and not plot.parent.is_dir():
-            raise UsageError(f"--plot must be in an existing folder, got {args.plot}")
+        plot = plot_target(Path(args.plot) if args.plot else None, matplotlib_available)
         for flag, value in (("--seeds", args.seeds), ("--processes", args.processes)):
             if value is not None and value < 1:
                 raise UsageError(f"{flag} must be >= 1, got {value}")
@@ -199,54 +188,49 @@ def _custom(training: Any, args: argparse.Namespace) -> Any:
 
 def _report_custom(result: Any, args: argparse.Namespace, json_to: Path | None) -> int:
     config, dataset, records = result
-    if not to_stdout(json_to):
-        from rich.table import Table
-
-        first = records[0]
-        table = Table(
-            title=(
-                f"{dataset.name}: {'-'.join(map(str, first.widths))} {first.activation}, {config.optimizer} "
-                f"lr {config.lr:g}, batch {config.batch_size}, {first.epochs} epochs, threads {first.threads}"
-            )
-        )
-        for heading in ("init", "seeds", "test acc mean", "s.d.", f"reached {config.target_accuracy:g}", "steps"):
-            table.add_column(heading, justify="left" if heading == "init" else "right")
-        for init in dict.fromkeys(r.init for r in records):
-            runs = [r for r in records if r.init == init]
-            final = [r.test_accuracy[-1] for r in runs]
-            sd = statistics.stdev(final) if len(final) > 1 else None
-            reached = [r.steps_to_target for r in runs if r.steps_to_target is not None]
-            steps = statistics.median(reached) if reached else None
-            table.add_row(
-                init,
-                str(len(runs)),
-                f"{statistics.fmean(final):.4f}",
-                fmt(sd, "{:.4f}"),
-                f"{len(reached)}/{len(runs)}",
-                "did not reach" if steps is None else f"{steps:g}",
-            )
-        console().print(table)
-    if json_to is not None:
-        data = {
-            "dataset": dataset.to_dict(),
-            "config": config.to_dict(),
-            "records": [r.to_dict() for r in records],
-        }
-        emit_json(data, json_to)
+    data = {"dataset": dataset.to_dict(), "config": config.to_dict(), "records": [r.to_dict() for r in records]}
+    write_outputs(json_to, data, lambda: _print_custom(config, dataset, records))
     return 0
 
 
+def _print_custom(config: Any, dataset: Any, records: list[Any]) -> None:
+    from rich.table import Table
+
+    first = records[0]
+    table = Table(
+        title=(
+            f"{dataset.name}: {'-'.join(map(str, first.widths))} {first.activation}, {config.optimizer} "
+            f"lr {config.lr:g}, batch {config.batch_size}, {first.epochs} epochs, threads {first.threads}"
+        )
+    )
+    for heading in ("init", "seeds", "test acc mean", "s.d.", f"reached {config.target_accuracy:g}", "steps"):
+        table.add_column(heading, justify="left" if heading == "init" else "right")
+    for init in dict.fromkeys(r.init for r in records):
+        runs = [r for r in records if r.init == init]
+        final = [r.test_accuracy[-1] for r in runs]
+        sd = statistics.stdev(final) if len(final) > 1 else None
+        reached = [r.steps_to_target for r in runs if r.steps_to_target is not None]
+        steps = statistics.median(reached) if reached else None
+        table.add_row(
+            init,
+            str(len(runs)),
+            f"{statistics.fmean(final):.4f}",
+            fmt(sd, "{:.4f}"),
+            f"{len(reached)}/{len(runs)}",
+            "did not reach" if steps is None else f"{steps:g}",
+        )
+    console().print(table)
+
+
 def _report_preset(name: str, result: Any, json_to: Path | None, plot: Path | None) -> int:
-    if not to_stdout(json_to):
+    def tables() -> None:
         table = result.table()
         if isinstance(table, str):
             print(table)
         else:
             console().print(table)
-    if plot is not None:
-        result.plot(str(plot))
-    if json_to is not None:
-        data = {"preset": name, **result.to_dict()}
-        data.setdefault("records", [r.to_dict() for r in result.records])
-        emit_json(data, json_to)
+
+    data = {"preset": name, **result.to_dict()}
+    data.setdefault("records", [r.to_dict() for r in result.records])
+    write_outputs(json_to, data, tables, plot_to=plot, draw=lambda path: result.plot(str(path)))
     return 0
