@@ -135,11 +135,15 @@ def measure_init(runs: int, skip_1b: bool) -> list[dict[str, Any]]:
             for k, call in ways.items():
                 times[k].append(_clock(call))
         med = {k: statistics.median(v) for k, v in times.items()}
+        # The ratio of each round, whose two sides ran back to back: what a noisy neighbour does to one
+        # round shows in its pair, not in the medians of the two columns.
+        paired = sorted(a / b for a, b in zip(times["torch_loop"], times["init_module"], strict=True))
         rows.append(
             {
                 "model": name,
                 **med,
                 "ratio": med["torch_loop"] / med["init_module"],
+                "round_ratios": paired,
                 "ceiling_ratio": med["torch_loop"] / med["ceiling"],
                 "of_ceiling": med["ceiling"] / med["init_module"],
                 "runs": runs,
@@ -227,7 +231,8 @@ def main() -> None:
             f"{row['model']}: torch loop {row['torch_loop']:.3f} s, init_module {row['init_module']:.3f} s, "
             f"{row['ratio']:.2f}x; ceiling (one xb.normal of the same size) {row['ceiling']:.3f} s: torch loop / "
             f"ceiling {row['ceiling_ratio']:.2f}x, init_module at {row['of_ceiling']:.0%} of it "
-            f"(medians of {row['runs']})"
+            f"(medians of {row['runs']}); per round {min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}x, "
+            f"median {statistics.median(row['round_ratios']):.2f}x"
         )
 
 

@@ -26,10 +26,9 @@ __all__ = ["results_table", "write_figure"]
 
 
 def _caption(result: PresetResult) -> str:
-    return (
-        f"{result.preset.name}: {result.preset.description}\n{result.preset.settings()};\n"
-        f"band = mean ± 1 s.d. over {len(result.seeds)} seeds"
-    )
+    head = f"{result.preset.name}: {result.preset.description}\n{result.preset.settings()}"
+    n = len(result.seeds)
+    return head if n == 1 else f"{head};\nband = mean ± 1 s.d. over {n} seeds"  # one seed has no band
 
 
 def _band_axes(ax: Any, result: PresetResult, labels: list[str], names: list[str]) -> None:
