@@ -38,9 +38,9 @@ import os
 import signal
 import sys
 
-from xinit_bench.training import engine
+from xinit_bench.training import pool
 
-real = engine._worker_run
+real = pool._worker_run
 
 
 def dying_worker_run(job):
@@ -53,7 +53,7 @@ def dying_worker_run(job):
 
 
 if __name__ == "__main__":
-    engine._worker_run = dying_worker_run  # the pool submits this module-level name; spawned workers import it
+    pool._worker_run = dying_worker_run  # the pool submits this module-level name; spawned workers import it
     try:
         train_many(JOBS, CONFIG, DATA, processes=2, progress=False)
     except RuntimeError as exc:

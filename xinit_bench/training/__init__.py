@@ -11,8 +11,12 @@ Needs torch and scikit-learn (the ``train`` extra: ``pip install 'xinit-bench[tr
 * :mod:`.inits`: :data:`TRAIN_INITS` and :func:`apply_init`, every weight drawn
   through :mod:`xinit_bench.torch` from ``key_for_name(seed, name)``, so the
   step-0 weights are the NumPy samplers' bits.
-* :mod:`.engine`: :class:`TrainConfig`, :func:`train_one` and :func:`train_many`
-  (parallel processes where that is faster), each run a :class:`RunRecord`.
+* :mod:`.config`: :class:`TrainConfig` (how a run trains) and :class:`RunRecord`
+  (what it measured), with the checks of a run's arguments.
+* :mod:`.engine`: the training loop, :func:`train_one`, :func:`fit` and
+  :func:`train_many`; it re-exports the config and the pool's public names.
+* :mod:`.pool`: the worker processes behind :func:`train_many` (used where that
+  is faster, and watched, so a dead worker raises instead of hanging).
 
 The package sits beside :mod:`xinit_bench.propagation`: it imports the core,
 :mod:`xinit_bench.torch` and the propagation theory; only the CLI imports it.
@@ -30,9 +34,11 @@ from .data import DATASETS, INSTALL, Dataset, load_dataset, require_extras  # no
 
 require_extras("torch")
 
-from .engine import OPTIMIZERS, RunRecord, TrainConfig, fit, note_import_seconds, train_many, train_one  # noqa: E402
+from .config import OPTIMIZERS, RunRecord, TrainConfig  # noqa: E402
+from .engine import fit, train_many, train_one  # noqa: E402
 from .inits import TRAIN_INITS, GaussianInit, apply_init, critical_params  # noqa: E402
 from .models import MLP, MLPSpec, build_model  # noqa: E402
+from .pool import note_import_seconds  # noqa: E402
 
 if not _had_torch:  # a worker process imports the same: its start is about this long
     note_import_seconds(time.perf_counter() - _started)
