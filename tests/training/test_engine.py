@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from xinit_bench.training.engine import (  # noqa: E402
     plan_processes,
     train_many,
     train_one,
+    usable_cores,
 )
 from xinit_bench.training.inits import apply_init  # noqa: E402
 from xinit_bench.training.models import MLPSpec, build_model  # noqa: E402
@@ -135,11 +138,36 @@ def test_a_diverging_run_is_marked() -> None:
 @pytest.mark.invariance
 @pytest.mark.slow
 def test_worker_processes_give_the_records_of_this_process() -> None:
-    jobs = [(SPEC, init, seed) for init in ("glorot_uniform", "he_normal") for seed in (0, 1)]
+    # orthogonal too: its init is the first parallel Numba launch of a fresh worker, which resets torch's threads.
+    jobs = [(SPEC, init, seed) for init in ("glorot_uniform", "he_normal", "orthogonal") for seed in (0, 1)]
     here = train_many(jobs, CONFIG, SMALL, processes=1, progress=False)
     there = train_many(jobs, CONFIG, SMALL, processes=2, progress=False)
     assert [curves(r) for r in here] == [curves(r) for r in there]
     assert [(r.init, r.seed) for r in there] == [(j[1], j[2]) for j in jobs]
+
+
+@pytest.mark.invariance
+@pytest.mark.skipif(usable_cores() < 2, reason="Numba's default thread count equals the requested one on 1 core")
+def test_a_run_in_a_fresh_process_trains_with_the_threads_it_asks_for() -> None:
+    # In a process whose Numba threading layer has not launched yet (a fresh worker), the orthogonal init's
+    # parallel launch sets OpenMP's thread count, which torch shares, to Numba's (the cores): the run must
+    # still train and record with config.threads.  The glorot control makes no parallel launch, so it holds
+    # whatever the engine does; the orthogonal case failed (threads 2) before the engine set them after init.
+    code = (
+        "import torch\n"
+        "from xinit_bench.training import MLPSpec, TrainConfig, load_dataset, train_one\n"
+        "d = load_dataset('teacher', n_train=64, n_test=32, dim=8, n_classes=3)\n"
+        "seen = []\n"
+        "mm = torch.nn.functional.linear\n"
+        "torch.nn.functional.linear = lambda *a: (seen.append(torch.get_num_threads()), mm(*a))[1]\n"
+        "for init in ('glorot_uniform', 'orthogonal'):\n"
+        "    r = train_one(MLPSpec((8,), 'tanh'), init, 0, TrainConfig('adam', 1e-2, 16, epochs=1), d)\n"
+        "    print(init, r.threads, sorted(set(seen)))\n"
+        "    seen.clear()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["glorot_uniform 1 [1]", "orthogonal 1 [1]"], done.stdout
 
 
 @pytest.mark.known_answer
