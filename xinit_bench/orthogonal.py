@@ -91,10 +91,11 @@ def _householder(mats: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
         return
     work = m * n * n
     allowed = parallel_allowed()
+    # Before any compile or cache load: the serial QR holds the parallel one's trailing update (behind a flag), so
+    # loading even it makes Numba pick its threading layer, which must happen after TBB is loaded, as for the fills.
+    prepare_threading()
     if k == 1 or (work >= _PARALLEL_FROM and allowed):
         kernel = qr.householder_q if work >= _PARALLEL_FROM and allowed else qr.serial_householder_q
-        if kernel is qr.householder_q:
-            prepare_threading()
         _jit.compile_quietly(kernel, mats[0], rdiag[0])
         for i in range(k):
             if kernel is qr.householder_q:
@@ -108,7 +109,6 @@ def _householder(mats: NDArray[np.float64], rdiag: NDArray[np.float64]) -> None:
         for i in range(k):
             qr.serial_householder_q(mats[i], rdiag[i])
         return
-    prepare_threading()
     _jit.compile_quietly(qr.householder_q_batch, mats, rdiag)
     with launch_guard():
         qr.householder_q_batch(mats, rdiag)

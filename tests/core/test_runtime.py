@@ -122,3 +122,29 @@ def test_a_requested_layer_is_respected(layer: str) -> None:
     result = run_child(_LAYER_CHILD, layer)
     assert result["layer"] == layer
     assert result["tbb"] is None
+
+
+@pytest.mark.structure
+@pytest.mark.parametrize(
+    "first",
+    [
+        "xinit_bench.orthogonal((24, 12), seed=0)",  # the serial QR (its cache load alone picks the layer)
+        "xinit_bench.orthogonal((512, 512), seed=0)",  # the parallel QR
+        "xinit_bench.orthogonal((4, 24, 12), seed=0)",  # a batch of matrices
+    ],
+)
+def test_the_first_orthogonal_call_picks_the_layer_fills_use(first: str) -> None:
+    """A process whose first kernel is a QR runs on TBB too, not on the OpenMP that a cache load picks unprepared.
+
+    Loading the serial QR from Numba's cache launches Numba's threading layer (it holds the parallel trailing
+    update behind a flag); before ``prepare_threading`` had loaded TBB, that chose OpenMP, whose first parallel
+    launch reset the OpenMP thread count that torch shares.
+    """
+    code = f"import json, xinit_bench\nfrom xinit_bench import runtime\n{first}\n" + (
+        "print(json.dumps({'layer': runtime.threading_layer()}))"
+    )
+    result = run_child(code, "default")
+    if tbb_expected():
+        assert result["layer"] == "tbb"
+    else:
+        assert result["layer"] != "not initialised"
