@@ -169,8 +169,9 @@ def _train(
     start = time.perf_counter()
     model: MLP = build_model(spec, dataset)
     apply_init(model, init, seed, activation=spec.activation)
-    # The first parallel launch of Numba's OpenMP layer in a process (the orthogonal init makes one) sets the
-    # OpenMP thread count, which torch shares, to Numba's: the run's count is set again once the weights exist.
+    # Under Numba's OpenMP layer (chosen by NUMBA_THREADING_LAYER=omp, or where TBB does not load) the first
+    # parallel launch, such as a large orthogonal init's QR, sets the OpenMP thread count that torch shares to
+    # Numba's: the run's count is set again once the weights exist.
     torch.set_num_threads(config.threads)
     order = torch.Generator().manual_seed(derived_seed(seed, _DATA_TAG))
     if spec.dropout > 0:
