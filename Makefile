@@ -14,22 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Numba's on-disk cache checks the file that defines each jitted entry point
-# (its content from Numba 0.68 on, its timestamp before), not the modules it
-# calls: after an edit to kernels/transforms.py, the cached kernels of fill.py
-# would still run the old code.  So the kernels' cache is dropped whenever a
-# kernel source is newer.  A reinstall of unchanged sources keeps it.
-KCACHE := kernels/__pycache__
-KSTAMP := $(KCACHE)/.sources
-$(KSTAMP): $(wildcard kernels/*.py)
-	rm -f $(KCACHE)/*.nbi $(KCACHE)/*.nbc
-	mkdir -p $(KCACHE)
-	touch $@
-
 # Fill Numba's on-disk cache first, so that no benchmark or test pays for
 # compilation (75-160 s of CPU on a cold cache, by CPU; a second once it is
 # warm).  It ends with how many kernel signatures the cache holds.
-compile: $(STAMP) $(KSTAMP)
+compile: $(STAMP)
 	$(BIN)/xinit-bench compile
 
 # The default job (1K, 1M and 64M elements; NumPy timed up to 1M) takes about
@@ -48,10 +36,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test-fast: $(STAMP) $(KSTAMP)
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-perf: $(STAMP) $(KSTAMP)
+perf: $(STAMP)
 	mkdir -p .benchmarks
 	$(BIN)/python -m pytest tests/perf/bench -q --benchmark-enable --benchmark-json=.benchmarks/perf.json
 	$(BIN)/python -m pytest -q --timing -m timing
@@ -63,7 +51,7 @@ GATE_REF ?= HEAD
 gate: compile
 	$(BIN)/xinit-bench gate --against $(GATE_REF)
 
-gate-baseline: $(STAMP) $(KSTAMP)
+gate-baseline: $(STAMP)
 	$(BIN)/xinit-bench gate --quick
 
 # 10 gate runs on a variant of HEAD with one kernel 1.5x slower (each must
@@ -77,7 +65,7 @@ gate-stability: compile
 asv-stability: $(STAMP)
 	$(BIN)/python benchmarks/asv_stability.py --quiet
 
-asv: $(STAMP) $(KSTAMP)
+asv: $(STAMP)
 	$(BIN)/asv machine --yes
 	$(BIN)/asv run -E existing --set-commit-hash $$(git rev-parse HEAD)
 

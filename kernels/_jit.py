@@ -13,6 +13,11 @@
   multiply-add, and then the bits differ between CPUs with and without FMA,
   breaking the reproducibility contract (docs/design.md, "The random stream").
 
+Cache freshness: Numba checks only the file that defines an entry point, not
+the modules the fills inline, so the kernels' cache folder carries a stamp of
+every kernel source, and a folder compiled from other sources is emptied at
+import (:func:`_drop_stale_entries`).
+
 Cache caveat, measured with Numba 0.68: a function whose signature contains a
 NamedTuple, a closure, or a dispatcher argument is never found in the on-disk
 cache (a new entry is written per process), so kernels take plain tuples and
@@ -31,11 +36,14 @@ on a cold cache is not broken by it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numba
@@ -100,6 +108,70 @@ def _decide_cache() -> bool:
 
 #: Whether the kernels use Numba's on-disk cache (decided once, at import).
 CACHE_ENABLED: bool = _decide_cache()
+
+#: The file in the kernels' cache folder that names the kernel sources its entries were compiled from.
+STAMP_NAME = "xinit-bench-kernels.sha256"
+
+
+def source_digest() -> str:
+    """SHA-256 of the kernel sources: every ``kernels/*.py``, by file name and content, in name order."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _kernel_cache_path() -> Path | None:
+    """The folder Numba caches every kernel in (the locator's, found as for ``_cache_probe``), or None."""
+    try:
+        from numba.core.caching import CompileResultCacheImpl
+
+        return Path(CompileResultCacheImpl(_cache_probe).locator.get_cache_path())
+    except Exception:  # no locator, or a Numba whose caching internals moved: nothing to check
+        return None
+
+
+def _drop_stale_entries() -> None:
+    """Empty the kernels' cache folder when the kernel sources changed since its entries were compiled.
+
+    Numba (0.68) keys an entry on the kernel's own function only: the index
+    is stamped with a hash of the one file that defines it, and the key
+    hashes that function's bytecode.  The fills inline functions from other
+    modules (``philox``, ``convert``, ``transforms``, ``blocks``), so after an
+    edit of one of those -- an upgrade that replaces the files but leaves the
+    old ``__pycache__`` behind, a checkout of another commit, a change in a
+    working tree -- Numba loads the old machine code as fresh: the old
+    stream, silently (measured: an edit of a constant of ``transforms.py``
+    left ``serial_normal``'s output unchanged).  So the folder carries a stamp
+    with :func:`source_digest`; on a mismatch at import, before any kernel is
+    loaded, every Numba index and data file in it (``*.nbi``, ``*.nbc``; the
+    folder holds only the kernels' entries) is removed and the stamp
+    rewritten, and each kernel compiles afresh on first use.
+    """
+    folder = _kernel_cache_path()
+    if folder is None:
+        return
+    digest = source_digest()
+    stamp = folder / STAMP_NAME
+    try:
+        if stamp.read_text(encoding="ascii").strip() == digest:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    for entry in [*folder.glob("*.nbi"), *folder.glob("*.nbc")]:
+        with contextlib.suppress(OSError):
+            entry.unlink()
+    partial = folder / f"{STAMP_NAME}.{os.getpid()}.tmp"
+    try:
+        partial.write_text(digest + "\n", encoding="ascii")
+        os.replace(partial, stamp)
+    except OSError:  # an unwritable stamp only means the check runs again next time
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+if CACHE_ENABLED:
+    _drop_stale_entries()
 
 JIT_OPTIONS: dict[str, Any] = {"cache": CACHE_ENABLED, "nogil": True, "error_model": "numpy"}
 

@@ -291,3 +291,76 @@ def test_a_process_on_a_cold_cache_says_so_once_and_a_warm_one_says_nothing(tmp_
     warm = child()
     assert warm.returncode == 0 and warm.stdout.strip() == "done", warm.stderr[-3000:]
     assert "xinit-bench compile" not in warm.stderr and warm.stderr == ""
+
+
+# --- a kernel compiled from other sources is not served from the cache -----------------
+
+_FRESHNESS_CHILD = r"""
+import hashlib, json
+import xinit_bench
+from xinit_bench.kernels import _jit
+small = xinit_bench.uniform(1000, -2.0, 3.0, seed=7)  # the serial uniform kernel: Philox rounds inlined from philox.py
+print(json.dumps({
+    "file": xinit_bench.__file__,
+    "digest": hashlib.sha256(small.tobytes()).hexdigest(),
+    "sources": _jit.source_digest(),
+    "folder": str(_jit._kernel_cache_path()),
+}))
+"""
+
+
+@pytest.mark.slow
+@_NEEDS_LOCATOR_SETTING
+def test_an_edit_of_a_module_the_kernels_inline_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    """Numba checks only ``fill.py``; the stamp of every kernel source catches an edit of ``philox.py``.
+
+    A copy of the package is run in fresh interpreters on one ``NUMBA_CACHE_DIR``:
+    compiled once, then with ``philox.py`` edited (nine rounds instead of ten), the
+    kernel must give the edited code's bits, those of a run on an empty cache.  The
+    control shows what the stamp guards against: with the sources restored and a
+    stamp that already names them (as if the check had passed), Numba by itself
+    serves the entry compiled from the edited file.
+    """
+    site = _copy_installed(tmp_path / "pkg")
+    philox = site / "xinit_bench" / "kernels" / "philox.py"
+    original = philox.read_text()
+    assert original.count("ROUNDS = 10\n") == 1
+
+    def child(cache: str) -> dict[str, Any]:
+        env = base_env() | {
+            "PYTHONPATH": str(site),
+            "NUMBA_CACHE_DIR": str(tmp_path / cache),
+            "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", _FRESHNESS_CHILD],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
+
+    first = child("cache")
+    assert first["file"] == str(site / "xinit_bench" / "__init__.py")
+    assert first["sources"] == _jit.source_digest()  # the copy is this tree's kernels
+    assert first["digest"] == hashlib.sha256(xinit_bench.uniform(1000, -2.0, 3.0, seed=7).tobytes()).hexdigest()
+    stamp = Path(first["folder"]) / _jit.STAMP_NAME
+    assert stamp.read_text().strip() == first["sources"]
+    assert any(Path(first["folder"]).glob("*.nbi"))
+
+    philox.write_text(original.replace("ROUNDS = 10\n", "ROUNDS = 9\n"))
+    edited = child("cache")
+    assert edited["sources"] != first["sources"]
+    assert edited["digest"] != first["digest"]
+    assert edited["digest"] == child("empty-cache")["digest"]
+    assert stamp.read_text().strip() == edited["sources"]
+
+    philox.write_text(original)
+    stamp.write_text(first["sources"] + "\n")  # a stamp that already names the restored sources
+    assert child("cache")["digest"] == edited["digest"]  # Numba alone: the stale entry, nine rounds
+    stamp.unlink()
+    assert child("cache")["digest"] == first["digest"]
