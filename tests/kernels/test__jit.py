@@ -83,9 +83,12 @@ def cached_digest() -> str:
     return hashlib.sha256(big.tobytes() + small.tobytes()).hexdigest()
 
 
-def run(env: dict[str, str], prefix: list[str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+def run(
+    env: dict[str, str], prefix: list[str] | None = None, cwd: Path | None = None, code: str = _CHILD
+) -> dict[str, Any]:
+    """Run ``code`` (default: the fills of ``_CHILD``) in a fresh interpreter; the JSON of its last line."""
     proc = subprocess.run(
-        [*(prefix or []), sys.executable, "-c", _CHILD],
+        [*(prefix or []), sys.executable, "-c", code],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -332,17 +335,7 @@ def test_an_edit_of_a_module_the_kernels_inline_is_not_served_from_the_cache(tmp
             "NUMBA_CACHE_DIR": str(tmp_path / cache),
             "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
         }
-        proc = subprocess.run(
-            [sys.executable, "-c", _FRESHNESS_CHILD],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        return result
+        return run(env, cwd=tmp_path, code=_FRESHNESS_CHILD)
 
     first = child("cache")
     assert first["file"] == str(site / "xinit_bench" / "__init__.py")
