@@ -71,29 +71,40 @@ def _cache_probe() -> None:
     """Stands in for a kernel: defined in the folder of every kernel, so Numba locates its cache alike."""
 
 
-def _cache_location_found() -> bool:
-    """Whether Numba finds a writable location for the on-disk cache of the kernels.
+class _NoLocator(Exception):
+    """Numba found no writable location for the kernels' cache."""
+
+
+def _kernel_cache_path() -> Path | None:
+    """The folder of the kernels' on-disk cache; None when this Numba's caching internals moved.
 
     Runs Numba's own search -- the locator classes that ``cache=True`` tries
     (``NUMBA_CACHE_DIR``, the ``__pycache__`` next to the source, the user's
     cache directory, ...), each of which test-writes its directory -- for a
     function defined in this file.  Every kernel module lives in this folder,
-    so the answer holds for all of them.
+    so the answer holds for all of them.  Raises :class:`_NoLocator` when no
+    location is writable.
     """
     try:
         from numba.core.caching import CompileResultCacheImpl
     except ImportError:  # a Numba that moved its caching internals: let cache=True decide, as before
-        return True
+        return None
     try:
-        CompileResultCacheImpl(_cache_probe)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return False
-    return True
+        impl = CompileResultCacheImpl(_cache_probe)
+    except RuntimeError as exc:  # "cannot cache function ...: no locator available"
+        raise _NoLocator from exc
+    try:
+        return Path(impl.locator.get_cache_path())
+    except AttributeError:  # internals moved: the cache works, its folder is unknown here
+        return None
 
 
-def _decide_cache() -> bool:
-    if _cache_location_found():
-        return True
+def _decide_cache() -> tuple[bool, Path | None]:
+    """Whether the kernels use the on-disk cache, and its folder (None where it cannot be told)."""
+    try:
+        return True, _kernel_cache_path()
+    except _NoLocator:
+        pass
     folder = os.path.dirname(os.path.abspath(__file__))
     warnings.warn(
         "xinit-bench: Numba found no writable cache location for the kernels in "
@@ -103,11 +114,11 @@ def _decide_cache() -> bool:
         CacheUnavailableWarning,
         stacklevel=3,
     )
-    return False
+    return False, None
 
 
-#: Whether the kernels use Numba's on-disk cache (decided once, at import).
-CACHE_ENABLED: bool = _decide_cache()
+#: Whether the kernels use Numba's on-disk cache, and the folder it is in (decided once, at import).
+CACHE_ENABLED, _CACHE_PATH = _decide_cache()
 
 #: The file in the kernels' cache folder that names the kernel sources its entries were compiled from.
 STAMP_NAME = "xinit-bench-kernels.sha256"
@@ -121,17 +132,7 @@ def source_digest() -> str:
     return h.hexdigest()
 
 
-def _kernel_cache_path() -> Path | None:
-    """The folder Numba caches every kernel in (the locator's, found as for ``_cache_probe``), or None."""
-    try:
-        from numba.core.caching import CompileResultCacheImpl
-
-        return Path(CompileResultCacheImpl(_cache_probe).locator.get_cache_path())
-    except Exception:  # no locator, or a Numba whose caching internals moved: nothing to check
-        return None
-
-
-def _drop_stale_entries() -> None:
+def _drop_stale_entries(folder: Path) -> None:
     """Empty the kernels' cache folder when the kernel sources changed since its entries were compiled.
 
     Numba (0.68) keys an entry on the kernel's own function only: the index
@@ -148,9 +149,6 @@ def _drop_stale_entries() -> None:
     folder holds only the kernels' entries) is removed and the stamp
     rewritten, and each kernel compiles afresh on first use.
     """
-    folder = _kernel_cache_path()
-    if folder is None:
-        return
     digest = source_digest()
     stamp = folder / STAMP_NAME
     try:
@@ -170,8 +168,8 @@ def _drop_stale_entries() -> None:
             partial.unlink()
 
 
-if CACHE_ENABLED:
-    _drop_stale_entries()
+if _CACHE_PATH is not None:
+    _drop_stale_entries(_CACHE_PATH)
 
 JIT_OPTIONS: dict[str, Any] = {"cache": CACHE_ENABLED, "nogil": True, "error_model": "numpy"}
 

@@ -307,7 +307,7 @@ print(json.dumps({
     "file": xinit_bench.__file__,
     "digest": hashlib.sha256(small.tobytes()).hexdigest(),
     "sources": _jit.source_digest(),
-    "folder": str(_jit._kernel_cache_path()),
+    "folder": str(_jit._CACHE_PATH),
 }))
 """
 
